@@ -1,0 +1,149 @@
+"""A trained classifier: architecture, weights, input transformation, options, history.
+
+``Model.predict(X)`` gives TMVA's MVA value for two-class classification: the sigmoid of
+the network output, a float64 in [0, 1] per event (NaN becomes -999, as MethodDL does).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .nn.activations import sigmoid
+from .nn.network import Network, Params
+from .options import MethodOptions
+
+__all__ = ["InputTransform", "History", "Model"]
+
+
+@dataclass
+class InputTransform:
+    """Per-variable input transformation, fitted on the training sample.
+
+    ``NONE``: identity. ``N`` (TMVA's Normalise): ``x' = 2 (x - min) / (max - min) - 1`` per
+    variable, i.e. per (time step, feature) pair, so every variable spans [-1, 1] in training.
+    Padded (masked) entries stay zero.
+    """
+
+    kind: str = "NONE"
+    offset: np.ndarray | None = None  # (T, F): subtracted
+    scale: np.ndarray | None = None  # (T, F): then multiplied
+
+    @classmethod
+    def fit(cls, kind: str, X: np.ndarray, mask: np.ndarray | None = None) -> InputTransform:
+        if kind == "NONE":
+            return cls()
+        valid = np.ones(X.shape[:2], dtype=bool) if mask is None else mask
+        big = np.finfo(np.float64).max
+        lo = np.where(valid[:, :, None], X, big).min(axis=0).astype(np.float64)  # (T, F)
+        hi = np.where(valid[:, :, None], X, -big).max(axis=0).astype(np.float64)
+        empty = lo > hi  # a step no event reaches
+        lo[empty], hi[empty] = -1.0, 1.0
+        span = np.where(hi > lo, hi - lo, 1.0)
+        offset = lo + 0.5 * (hi - lo)  # the mid-point maps to 0
+        return cls(kind, offset.astype(X.dtype), (2.0 / span).astype(X.dtype))
+
+    def apply(self, X: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        """``X (N, T, F)`` -> transformed copy (or ``X`` itself for NONE)."""
+        if self.kind == "NONE":
+            return X
+        out = (X - self.offset) * self.scale
+        if mask is not None:
+            out *= mask[:, :, None]
+        return out.astype(X.dtype, copy=False)
+
+
+@dataclass
+class History:
+    """Per-epoch record of a training, saved with the model."""
+
+    epoch: list[int] = field(default_factory=list)  # 1-based, counted over all phases
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)  # NaN where not validated
+    seconds: list[float] = field(default_factory=list)
+    best_epoch: int = 0  # the epoch whose weights the model keeps (0: the initial weights)
+    seed: int = 0  # the random seed actually used
+    stop_reason: str = ""
+
+    def append(self, epoch: int, train_loss: float, val_loss: float, seconds: float) -> None:
+        self.epoch.append(epoch)
+        self.train_loss.append(train_loss)
+        self.val_loss.append(val_loss)
+        self.seconds.append(seconds)
+
+
+@dataclass
+class Model:
+    """Everything needed to score new events."""
+
+    network: Network
+    params: Params
+    options: MethodOptions
+    variable_names: list[str]
+    transform: InputTransform = field(default_factory=InputTransform)
+    history: History = field(default_factory=History)
+
+    @property
+    def input_layout(self) -> tuple[int, int]:
+        return self.network.time_steps, self.network.features
+
+    @property
+    def dtype(self) -> np.dtype:
+        first = next(iter(self.params.values()))
+        return next(iter(first.values())).dtype
+
+    def logits(
+        self, X: np.ndarray, mask: np.ndarray | None = None, batch_size: int = 4096
+    ) -> np.ndarray:
+        """Network output before the sigmoid, ``(N, K)``, computed in batches."""
+        X = np.asarray(X)
+        T, F = self.input_layout
+        if X.ndim == 2 and X.shape[1] == T * F:
+            X = X.reshape(len(X), T, F)  # TMVA's flat variable order: step-major
+        if X.ndim != 3 or X.shape[1:] != (T, F):
+            raise ValueError(
+                f"inputs must be (N, {T}, {F}) or (N, {T * F}) for this model, got {X.shape}"
+            )
+        X = X.astype(self.dtype, copy=False)
+        out = np.empty((len(X), self.network.n_outputs), dtype=self.dtype)
+        for start in range(0, len(X), batch_size):
+            stop = start + batch_size
+            m = None if mask is None else mask[start:stop]
+            xb = self.transform.apply(X[start:stop], m)
+            out[start:stop] = self.network.logits(self.params, xb, m)
+        return out
+
+    def predict(
+        self, X: np.ndarray, mask: np.ndarray | None = None, batch_size: int = 4096
+    ) -> np.ndarray:
+        """MVA values ``(N,)`` float64 in [0, 1]: the signal probability."""
+        scores = sigmoid(self.logits(X, mask, batch_size)[:, 0].astype(np.float64))
+        scores[np.isnan(scores)] = -999.0
+        return scores
+
+    # ------------------------------------------------------------------ persistence
+    def to_xml_element(self):
+        """The ``<Model>`` element that holds everything (goes under TMVA's ``<Weights>``)."""
+        from .modelfile import model_to_element
+
+        return model_to_element(self)
+
+    @classmethod
+    def from_xml_element(cls, element) -> Model:
+        from .modelfile import model_from_element
+
+        return model_from_element(element)
+
+    def save(self, path: str | Path, title: str = "PyLSTM") -> Path:
+        """Write a TMVA-style XML weight file, atomically."""
+        from .modelfile import save_model
+
+        return save_model(self, path, title=title)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Model:
+        from .modelfile import load_model
+
+        return load_model(path)

@@ -1,0 +1,220 @@
+"""A stack of layers: LSTM layers, flatten, dense layers and the output.
+
+``Network`` holds the resolved architecture (every size known) and no weights. Parameters
+and gradients are nested dicts ``{layer name: {param name: array}}`` with the same keys,
+e.g. ``{"lstm_0": {"W", "U", "b"}, "dense_2": {"W", "b"}}``.
+
+Shapes: input ``x (N, T, F)`` with optional ``mask (N, T)``; output logits ``(N, K)``
+(``K = 1`` for two-class classification; the sigmoid is applied by the loss and at
+prediction, as in TMVA where the last layer is LINEAR).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import OptionError
+from ..options import LayerSpec, parse_layout
+from .dense import dense_backward, dense_forward
+from .init import init_matrix
+from .lstm import init_lstm_params, lstm_backward, lstm_forward
+
+__all__ = ["Network", "Params", "flatten_params", "unflatten_params"]
+
+Params = dict[str, dict[str, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A resolved layer: ``kind`` LSTM | FLATTEN | DENSE with its input and output sizes."""
+
+    name: str
+    kind: str
+    n_in: int  # features per step (LSTM) or inputs (DENSE); 0 for FLATTEN
+    units: int  # H (LSTM) or outputs (DENSE); 0 for FLATTEN
+    activation: str = "LINEAR"
+    return_sequences: bool = False
+
+
+@dataclass(frozen=True)
+class Network:
+    """The architecture for inputs of ``time_steps`` x ``features`` and ``n_outputs`` outputs."""
+
+    layers: tuple[Layer, ...]
+    time_steps: int
+    features: int
+    n_outputs: int = 1
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_layout(
+        cls, layout: str | list[LayerSpec], time_steps: int, features: int, n_outputs: int = 1
+    ) -> Network:
+        """Resolve TMVA's ``Layout`` for ``(time_steps, features)`` inputs.
+
+        A DENSE layer that receives a sequence flattens it first (as ``RESHAPE|FLAT``).
+        Raises OptionError when the sizes written in the layout do not fit the input.
+        """
+        specs = parse_layout(layout, time_steps * features) if isinstance(layout, str) else layout
+        layers: list[Layer] = []
+        seq, width = True, features  # the current tensor: (N, T, width) if seq else (N, width)
+        for i, spec in enumerate(specs):
+            if spec.kind == "LSTM":
+                if not seq:
+                    raise OptionError(
+                        f"Layout: LSTM layer {i} receives a single vector; give the LSTM before it "
+                        "returnSequence=1 (LSTM|H|0|0|0|1)"
+                    )
+                if spec.input_size and spec.input_size != width:
+                    raise OptionError(
+                        f"Layout: LSTM layer {i} declares input size {spec.input_size} but receives "
+                        f"{width} features per step (InputLayout={time_steps}|{features}); "
+                        f"write LSTM|{spec.units}|{width}|{time_steps}|... or 0 to follow the input"
+                    )
+                if spec.time_steps and spec.time_steps != time_steps:
+                    raise OptionError(
+                        f"Layout: LSTM layer {i} declares {spec.time_steps} time steps but the input "
+                        f"has {time_steps} (InputLayout={time_steps}|{features})"
+                    )
+                layers.append(
+                    Layer(f"lstm_{i}", "LSTM", width, spec.units, return_sequences=spec.return_sequences)
+                )
+                seq, width = spec.return_sequences, spec.units
+            elif spec.kind == "FLATTEN":
+                layers.append(Layer(f"flatten_{i}", "FLATTEN", 0, 0))
+                if seq:
+                    seq, width = False, time_steps * width
+            else:
+                if seq:
+                    layers.append(Layer(f"flatten_{i}", "FLATTEN", 0, 0))
+                    seq, width = False, time_steps * width
+                last = i == len(specs) - 1
+                units = spec.units or (n_outputs if last else 0)
+                if units == 0:
+                    raise OptionError(f"Layout: DENSE layer {i} needs a width, e.g. DENSE|64|TANH")
+                if last and units != n_outputs:
+                    raise OptionError(
+                        f"Layout: the last layer has width {units} but the output needs {n_outputs}; "
+                        "end the layout with LINEAR (width 0 means the output size)"
+                    )
+                layers.append(Layer(f"dense_{i}", "DENSE", width, units, activation=spec.activation))
+                width = units
+        return cls(tuple(layers), time_steps, features, n_outputs)
+
+    def to_layout(self) -> str:
+        """The explicit TMVA ``Layout`` string of this network."""
+        out = []
+        for layer in self.layers:
+            if layer.kind == "LSTM":
+                out.append(
+                    f"LSTM|{layer.units}|{layer.n_in}|{self.time_steps}|0|{int(layer.return_sequences)}"
+                )
+            elif layer.kind == "FLATTEN":
+                out.append("RESHAPE|FLAT")
+            else:
+                out.append(f"DENSE|{layer.units}|{layer.activation}")
+        return ",".join(out)
+
+    def init_params(self, rng: np.random.Generator, init: str = "XAVIER", dtype=np.float32) -> Params:
+        """Fresh parameters: weights by TMVA's ``init``, biases zero."""
+        params: Params = {}
+        for layer in self.layers:
+            if layer.kind == "LSTM":
+                params[layer.name] = init_lstm_params(layer.n_in, layer.units, rng, init, dtype)
+            elif layer.kind == "DENSE":
+                W = init_matrix(rng, layer.units, layer.n_in, init, dtype).T  # TMVA's (O, I) -> (I, O)
+                params[layer.name] = {
+                    "W": np.ascontiguousarray(W),
+                    "b": np.zeros(layer.units, dtype=dtype),
+                }
+        return params
+
+    def param_shapes(self) -> dict[str, dict[str, tuple[int, ...]]]:
+        shapes: dict[str, dict[str, tuple[int, ...]]] = {}
+        for layer in self.layers:
+            if layer.kind == "LSTM":
+                H, F = layer.units, layer.n_in
+                shapes[layer.name] = {"W": (F, 4 * H), "U": (H, 4 * H), "b": (4 * H,)}
+            elif layer.kind == "DENSE":
+                shapes[layer.name] = {"W": (layer.n_in, layer.units), "b": (layer.units,)}
+        return shapes
+
+    # ------------------------------------------------------------------ passes
+    def forward(
+        self, params: Params, x: np.ndarray, mask: np.ndarray | None = None
+    ) -> tuple[np.ndarray, list[Any]]:
+        """``x (N, T, F)`` -> logits ``(N, K)`` and the caches for :meth:`backward`."""
+        if x.ndim != 3 or x.shape[1:] != (self.time_steps, self.features):
+            raise ValueError(
+                f"network input must be (N, {self.time_steps}, {self.features}), got {x.shape}"
+            )
+        caches: list[Any] = []
+        a = x
+        for layer in self.layers:
+            if layer.kind == "LSTM":
+                a, cache = lstm_forward(
+                    a, params[layer.name], mask=mask, return_sequences=layer.return_sequences
+                )
+            elif layer.kind == "FLATTEN":
+                cache = a.shape
+                a = a.reshape(a.shape[0], -1)  # (N, T, H) -> (N, T*H), step-major
+            else:
+                a, cache = dense_forward(a, params[layer.name], layer.activation)
+            caches.append(cache)
+        return a, caches
+
+    def backward(self, params: Params, dout: np.ndarray, caches: list[Any]) -> Params:
+        """Gradients of every parameter, same keys as ``params``, from ``dout`` (N, K)."""
+        grads: Params = {}
+        d = dout
+        for layer, cache in zip(reversed(self.layers), reversed(caches)):
+            if layer.kind == "LSTM":
+                d, g = lstm_backward(d, cache)
+                grads[layer.name] = {k: g[k] for k in ("W", "U", "b")}
+            elif layer.kind == "FLATTEN":
+                d = d.reshape(cache)
+            else:
+                d, grads[layer.name] = dense_backward(d, cache)
+        return grads
+
+    def logits(self, params: Params, x: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        """Forward pass without keeping what backward needs beyond the call: ``(N, K)``."""
+        out, _ = self.forward(params, x, mask)
+        return out
+
+    # ------------------------------------------------------------------ regularisation
+    def regularization(
+        self, params: Params, kind: str, weight_decay: float
+    ) -> tuple[float, dict[str, np.ndarray]]:
+        """TMVA's weight decay: value ``lambda * sum(|W|)`` (L1) or ``lambda * sum(W^2)`` (L2)
+        over the dense layers' weight matrices, and its gradient for those matrices."""
+        if kind == "NONE" or weight_decay == 0:
+            return 0.0, {}
+        value, grads = 0.0, {}
+        for layer in self.layers:
+            if layer.kind != "DENSE":
+                continue
+            W = params[layer.name]["W"]
+            if kind == "L1":
+                value += weight_decay * float(np.abs(W).sum())
+                grads[layer.name] = weight_decay * np.sign(W)
+            else:
+                value += weight_decay * float((W * W).sum())
+                grads[layer.name] = 2 * weight_decay * W
+        return value, grads
+
+
+def flatten_params(params: Params) -> dict[str, np.ndarray]:
+    """``{layer: {name: a}}`` -> ``{"layer/name": a}`` (the same arrays, not copies)."""
+    return {f"{layer}/{k}": v for layer, d in params.items() for k, v in d.items()}
+
+
+def unflatten_params(flat: dict[str, np.ndarray]) -> Params:
+    out: Params = {}
+    for key, v in flat.items():
+        layer, name = key.split("/", 1)
+        out.setdefault(layer, {})[name] = v
+    return out

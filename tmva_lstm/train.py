@@ -1,0 +1,458 @@
+"""The training loop, with TMVA ``MethodDL``'s semantics.
+
+* Validation: the last ``ValidationSize`` events of the training sample (no shuffle before the
+  split, as TMVA). Event weights are first renormalised per class so that each class's
+  weights sum to its number of events (TMVA's default ``NormMode=NumEvents``; idempotent on
+  events that TMVA already normalised).
+* Each epoch shuffles the training events and takes ``N_train // BatchSize`` mini-batches
+  (leftovers are dropped, as TMVA). Loss: event-weighted cross-entropy from logits, plus the
+  regularisation term when ``Regularization`` is L1 or L2.
+* Every ``TestRepetitions`` epochs the validation loss is computed; an improvement keeps a
+  copy of the weights and resets the convergence count, otherwise the count grows by
+  ``TestRepetitions``. Training stops when the count exceeds ``ConvergenceSteps`` or at
+  ``MaxEpochs``; the model keeps the best weights. Several phases (``TrainingStrategy``
+  blocks separated by ``|``) run in turn, each from the previous phase's best weights.
+* After every epoch a checkpoint (model + optimizer state + random-generator state) is written
+  atomically; :func:`resume` continues from it and ends with the same weights, bit for bit,
+  as an uninterrupted run on the same data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from .errors import DataError, ModelFileError, NonFiniteInputError, OptionError, TrainingDivergedError
+from .model import History, InputTransform, Model
+from .modelfile import (
+    array_from_element,
+    array_to_element,
+    find_model_element,
+    model_from_element,
+    read_document,
+    save_model,
+)
+from .nn.backend import default_dtype
+from .nn.losses import binary_cross_entropy
+from .nn.network import Network, Params, flatten_params, unflatten_params
+from .nn.optim import make_optimizer
+from .options import MethodOptions, parse_validation_size
+
+__all__ = ["train", "resume", "prepare_weights", "Progress"]
+
+
+# --------------------------------------------------------------------------- progress
+
+
+class Progress:
+    """TMVA-style epoch table on a terminal; silent when not a terminal (unless verbose) or Silent."""
+
+    def __init__(self, options: MethodOptions, stream: TextIO | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.enabled = not options.silent and (tty or options.verbose)
+        self.bar = self.enabled and tty
+
+    def write(self, text: str) -> None:
+        if self.enabled:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
+    def header(self, n_train: int, n_val: int, phase: int, n_phases: int) -> None:
+        self.write(
+            f"PyLSTM: training phase {phase + 1}/{n_phases} on {n_train} events, "
+            f"validating on {n_val}"
+        )
+        self.write(f"{'Epoch':>6} | {'Train Err.':>11} | {'Val. Err.':>11} | {'t(s)/epoch':>10} | "
+                   f"{'nEvents/s':>10} | Conv. Steps")  # fmt: skip
+
+    def batch(self, epoch: int, done: int, total: int) -> None:
+        if self.bar:
+            width = 30
+            filled = width * done // max(total, 1)
+            self.stream.write(f"\r{epoch:>6} [{'=' * filled}{' ' * (width - filled)}] {done}/{total}")
+            self.stream.flush()
+
+    def epoch(self, epoch: int, train: float, val: float, seconds: float, n: int, conv: int) -> None:
+        if self.bar:
+            self.stream.write("\r")
+        self.write(
+            f"{epoch:>6} | {train:11.6f} | {val:11.6f} | {seconds:10.3f} | "
+            f"{n / max(seconds, 1e-9):10.0f} | {conv}"
+        )
+
+
+# --------------------------------------------------------------------------- data checks
+
+
+def prepare_weights(y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Renormalise per class so each class's weights sum to its event count (TMVA NumEvents)."""
+    w = np.asarray(weights, dtype=np.float64).copy()
+    for cls in (0, 1):
+        sel = y == cls
+        total = w[sel].sum()
+        if sel.any():
+            if total <= 0:
+                raise DataError(
+                    f"the {'signal' if cls else 'background'} events have a total weight of "
+                    f"{total:g}; check the weight expression"
+                )
+            w[sel] *= sel.sum() / total
+    return w
+
+
+def _check_data(
+    X: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray | None,
+    mask: np.ndarray | None,
+    options: MethodOptions,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    X = np.asarray(X)
+    if X.ndim == 2 and options.input_layout is not None:
+        T, F = options.input_layout
+        if X.shape[1] != T * F:
+            raise OptionError(
+                f"InputLayout={T}|{F} needs {T * F} input variables, the data have {X.shape[1]}"
+            )
+        X = X.reshape(len(X), T, F)
+    if X.ndim != 3:
+        raise DataError(f"training inputs must be (N, T, F), got shape {X.shape}; set InputLayout")
+    if options.input_layout is not None and X.shape[1:] != tuple(options.input_layout):
+        T, F = options.input_layout
+        raise OptionError(
+            f"InputLayout={T}|{F} does not match the data: {X.shape[1]} time steps of "
+            f"{X.shape[2]} features; fix InputLayout or the data layout"
+        )
+    y = np.asarray(y).astype(np.int64).reshape(-1)
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1)
+    if not (len(X) == len(y) == len(w)) or (mask is not None and np.shape(mask) != X.shape[:2]):
+        raise DataError(
+            f"inputs, labels, weights and mask disagree in length: {len(X)}, {len(y)}, {len(w)}"
+            + ("" if mask is None else f", mask {np.shape(mask)}")
+        )
+    if not np.isin(y, (0, 1)).all():
+        raise DataError("labels must be 1 (signal) or 0 (background)")
+    if options.ignore_neg_weights:
+        keep = w >= 0
+        X, y, w = X[keep], y[keep], w[keep]
+        mask = None if mask is None else np.asarray(mask)[keep]
+    bad = ~np.isfinite(X).reshape(len(X), -1).all(axis=1) | ~np.isfinite(w)
+    if bad.any():
+        if options.non_finite == "DROP":
+            keep = ~bad
+            X, y, w = X[keep], y[keep], w[keep]
+            mask = None if mask is None else np.asarray(mask)[keep]
+        else:
+            first = np.flatnonzero(bad)[:5].tolist()
+            raise NonFiniteInputError(
+                f"{int(bad.sum())} training events have NaN or infinite inputs or weights "
+                f"(first entries {first}); fix the inputs or set NonFinite=DROP to drop them"
+            )
+    for cls, name in ((1, "signal"), (0, "background")):
+        if not (y == cls).any():
+            raise DataError(f"no {name} events in the training sample; both classes are needed")
+    if not np.any(w != 0):
+        raise DataError("all event weights are zero; check the weight expression")
+    return X, y, w, (None if mask is None else np.asarray(mask, dtype=bool))
+
+
+def _fingerprint(*arrays: np.ndarray | None) -> str:
+    h = hashlib.sha256()
+    for a in arrays:
+        if a is not None:
+            a = np.ascontiguousarray(a)
+            h.update(f"{a.dtype}{a.shape}".encode())
+            h.update(a.tobytes())
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- the state
+
+
+@dataclass
+class _State:
+    """Everything that changes during training: what a checkpoint stores."""
+
+    params: Params
+    best: Params
+    history: History
+    rng: np.random.Generator
+    phase: int = 0
+    phase_epoch: int = 0  # epochs completed in the current phase
+    min_val: float = math.inf
+    conv: int = 0
+    optimizer_state: dict[str, np.ndarray] | None = None
+    finished: bool = False
+    data_id: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def _copy(params: Params) -> Params:
+    return {layer: {k: v.copy() for k, v in d.items()} for layer, d in params.items()}
+
+
+def _state_element(state: _State) -> ET.Element:
+    bg = state.rng.bit_generator.state
+    el = ET.Element(
+        "TrainingState",
+        Phase=str(state.phase),
+        PhaseEpoch=str(state.phase_epoch),
+        MinVal=repr(state.min_val),
+        Conv=str(state.conv),
+        Finished=str(int(state.finished)),
+        DataId=state.data_id,
+        BitGenerator=bg["bit_generator"],
+        RngState=str(bg["state"]["state"]),
+        RngInc=str(bg["state"]["inc"]),
+        RngHasUint32=str(bg["has_uint32"]),
+        RngUinteger=str(bg["uinteger"]),
+    )
+    best = ET.SubElement(el, "Best")
+    for k, a in flatten_params(state.best).items():
+        best.append(array_to_element(k, a))
+    opt = ET.SubElement(el, "Optimizer")
+    for k, a in (state.optimizer_state or {}).items():
+        opt.append(array_to_element(k, a))
+    return el
+
+
+def _restore_state(model: Model, el: ET.Element, source: str) -> _State:
+    try:
+        rng = np.random.Generator(np.random.PCG64())
+        if el.get("BitGenerator") != "PCG64":
+            raise ValueError("bit generator")
+        rng.bit_generator.state = {
+            "bit_generator": "PCG64",
+            "state": {"state": int(el.get("RngState", "")), "inc": int(el.get("RngInc", ""))},
+            "has_uint32": int(el.get("RngHasUint32", "")),
+            "uinteger": int(el.get("RngUinteger", "")),
+        }
+        best = unflatten_params(
+            {a.get("Name", ""): array_from_element(a, source) for a in el.find("Best") or []}
+        )
+        opt_el = el.find("Optimizer")
+        opt_state = {a.get("Name", ""): array_from_element(a, source) for a in (opt_el or [])}
+        return _State(
+            params=model.params,
+            best=best,
+            history=model.history,
+            rng=rng,
+            phase=int(el.get("Phase", "")),
+            phase_epoch=int(el.get("PhaseEpoch", "")),
+            min_val=float(el.get("MinVal", "")),
+            conv=int(el.get("Conv", "")),
+            optimizer_state=opt_state or None,
+            finished=el.get("Finished") == "1",
+            data_id=el.get("DataId", ""),
+        )
+    except (TypeError, ValueError) as err:
+        raise ModelFileError(f"{source}: the training state is malformed ({err})") from None
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+def _val_loss(net: Network, params: Params, X, y, w, mask, batch: int = 2048) -> float:
+    if len(X) == 0:
+        return math.nan
+    total = 0.0
+    for s in range(0, len(X), batch):
+        m = None if mask is None else mask[s : s + batch]
+        out = net.logits(params, X[s : s + batch], m)[:, 0]
+        loss, _ = binary_cross_entropy(out, y[s : s + batch].astype(out.dtype), w[s : s + batch])
+        total += loss * len(out)
+    return total / len(X)
+
+
+def train(
+    X: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray | None = None,
+    options: MethodOptions | str | None = None,
+    *,
+    mask: np.ndarray | None = None,
+    variable_names: list[str] | None = None,
+    checkpoint: str | Path | None = None,
+    progress: Progress | None = None,
+    dtype: np.dtype | type | None = None,
+    on_epoch: Callable[[int], None] | None = None,
+) -> Model:
+    """Train the network that ``options`` describes on ``X (N, T, F)``.
+
+    ``y (N,)``: 1 signal, 0 background; ``weights (N,)``: event weights (ones if None);
+    ``mask (N, T)``: valid steps of variable-length sequences. ``X`` may also be
+    ``(N, T*F)`` in TMVA's variable order (time step major) with ``InputLayout`` set.
+    ``checkpoint``: a path written after every epoch, for :func:`resume`.
+    Returns the trained :class:`~tmva_lstm.model.Model` with the best validation weights.
+    """
+    if not isinstance(options, MethodOptions):
+        options = MethodOptions.from_string(options or "")
+    X, y, w, mask = _check_data(X, y, weights, mask, options)
+    dtype = np.dtype(dtype or default_dtype())
+    X = X.astype(dtype, copy=False)
+    N, T, F = X.shape
+    seed = options.random_seed or int(np.random.SeedSequence().entropy % (2**31 - 1)) + 1
+    rng = np.random.default_rng(seed)
+    network = Network.from_layout(options.layout, T, F)
+    params = network.init_params(rng, options.weight_initialization, dtype)
+    names = list(variable_names) if variable_names else [f"x{t}_{f}" for t in range(T) for f in range(F)]
+    if len(names) != T * F:
+        raise DataError(f"{len(names)} variable names for {T * F} inputs ({T} steps x {F} features)")
+    n_train = N - parse_validation_size(options.validation_size, N)
+    transform = InputTransform.fit(options.var_transform, X[:n_train], None if mask is None else mask[:n_train])
+    model = Model(network, params, options, names, transform, History(seed=seed))
+    state = _State(params=params, best=_copy(params), history=model.history, rng=rng)
+    state.data_id = _fingerprint(X, y, w, mask)
+    return _run(model, state, X, y, w, mask, checkpoint, progress, on_epoch)
+
+
+def resume(
+    checkpoint: str | Path,
+    X: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray | None = None,
+    *,
+    mask: np.ndarray | None = None,
+    progress: Progress | None = None,
+    on_epoch: Callable[[int], None] | None = None,
+) -> Model:
+    """Continue a training from its checkpoint, on the same data; returns the trained model."""
+    root, source = read_document(checkpoint)
+    model_el = find_model_element(root, source)
+    state_el = model_el.find("TrainingState")
+    if state_el is None:
+        raise ModelFileError(f"{source} holds a model but no training state; it is not a checkpoint")
+    model = model_from_element(model_el, source)
+    state = _restore_state(model, state_el, source)
+    X, y, w, mask = _check_data(X, y, weights, mask, model.options)
+    X = X.astype(model.dtype, copy=False)
+    if _fingerprint(X, y, w, mask) != state.data_id:
+        raise DataError(
+            f"{source}: the data differ from those the training started on; resume needs the same "
+            "events in the same order"
+        )
+    return _run(model, state, X, y, w, mask, Path(checkpoint), progress, on_epoch)
+
+
+def _save_checkpoint(path: Path | None, model: Model, state: _State) -> None:
+    """Write the current weights with the training state (atomically)."""
+    if path is not None:
+        model.params = state.params
+        save_model(model, path, title="checkpoint", extra=_state_element(state))
+
+
+def _run(model, state, X, y, w, mask, checkpoint, progress, on_epoch) -> Model:
+    options, net = model.options, model.network
+    progress = progress or Progress(options)
+    checkpoint = None if checkpoint is None else Path(checkpoint)
+    N = len(X)
+    n_val = parse_validation_size(options.validation_size, N)
+    n_train = N - n_val
+    w = prepare_weights(y, w)
+    Xn = model.transform.apply(X, mask)
+    tr, va = slice(0, n_train), slice(n_train, N)
+    m_tr = None if mask is None else mask[tr]
+    m_va = None if mask is None else mask[va]
+    y_f = y.astype(X.dtype)
+
+    while state.phase < len(options.training) and not state.finished:
+        phase = options.training[state.phase]
+        if n_train < phase.batch_size:
+            raise OptionError(
+                f"BatchSize={phase.batch_size} is larger than the {n_train} training events left "
+                f"after ValidationSize={options.validation_size}; lower BatchSize or ValidationSize"
+            )
+        flat = flatten_params(state.params)
+        optimizer = make_optimizer(phase.optimizer, flat, phase.learning_rate, phase.momentum)
+        if state.optimizer_state is not None:
+            optimizer.load_state_dict(state.optimizer_state)
+        if state.phase_epoch == 0:  # the phase starts: validation loss of the starting weights
+            reg0, _ = net.regularization(state.params, phase.regularization, phase.weight_decay)
+            state.min_val = _val_loss(net, state.params, Xn[va], y_f[va], w[va], m_va) + reg0
+            state.conv = 0
+        progress.header(n_train, n_val, state.phase, len(options.training))
+        n_batches = n_train // phase.batch_size
+        while True:
+            if state.phase_epoch >= phase.max_epochs or state.conv > phase.convergence_steps:
+                break
+            t0 = time.perf_counter()
+            order = state.rng.permutation(n_train)
+            losses = []
+            for b in range(n_batches):
+                idx = np.sort(order[b * phase.batch_size : (b + 1) * phase.batch_size])
+                xb, yb, wb = Xn[tr][idx], y_f[tr][idx], w[tr][idx]
+                mb = None if m_tr is None else m_tr[idx]
+                out, caches = net.forward(state.params, xb, mb)
+                loss, dz = binary_cross_entropy(out[:, 0], yb, wb)
+                grads = net.backward(state.params, dz[:, None], caches)
+                reg, reg_grads = net.regularization(state.params, phase.regularization, phase.weight_decay)
+                for layer, g in reg_grads.items():
+                    grads[layer]["W"] += g.astype(X.dtype, copy=False)
+                flat_grads = flatten_params(grads)
+                norm = math.sqrt(sum(float(np.vdot(g, g)) for g in flat_grads.values()))
+                if not (math.isfinite(loss) and math.isfinite(norm)):
+                    _diverged(model, state, checkpoint, loss, norm)
+                if phase.clip_grad_norm and norm > phase.clip_grad_norm:
+                    scale = phase.clip_grad_norm / norm
+                    for g in flat_grads.values():
+                        g *= scale
+                optimizer.step(flat, flat_grads)
+                losses.append(loss + reg)
+                progress.batch(state.phase_epoch + 1, b + 1, n_batches)
+            state.phase_epoch += 1
+            epoch_no = len(state.history.epoch) + 1
+            val = math.nan
+            if state.phase_epoch % phase.test_repetitions == 0 and n_val > 0:
+                reg, _ = net.regularization(state.params, phase.regularization, phase.weight_decay)
+                val = _val_loss(net, state.params, Xn[va], y_f[va], w[va], m_va) + reg
+                if not math.isfinite(val):
+                    _diverged(model, state, checkpoint, val, math.nan)
+                if val < state.min_val:
+                    state.min_val, state.conv = val, 0
+                    state.best = _copy(state.params)
+                    state.history.best_epoch = epoch_no
+                else:
+                    state.conv += phase.test_repetitions
+            elif n_val == 0:
+                state.best = _copy(state.params)
+                state.history.best_epoch = epoch_no
+            seconds = time.perf_counter() - t0
+            state.history.append(epoch_no, float(np.mean(losses)), val, seconds)
+            progress.epoch(epoch_no, float(np.mean(losses)), val, seconds, n_batches * phase.batch_size, state.conv)
+            state.optimizer_state = optimizer.state_dict()
+            _save_checkpoint(checkpoint, model, state)
+            if on_epoch is not None:
+                on_epoch(epoch_no)
+        reason = "converged" if state.conv > phase.convergence_steps else "MaxEpochs reached"
+        state.history.stop_reason = reason
+        state.params = _copy(state.best)  # the next phase starts from the best weights
+        state.phase += 1
+        state.phase_epoch = 0
+        state.optimizer_state = None
+
+    state.finished = True
+    state.params = _copy(state.best)
+    _save_checkpoint(checkpoint, model, state)
+    model.params = state.params
+    return model
+
+
+def _diverged(model: Model, state: _State, checkpoint, loss: float, norm: float) -> None:
+    """Stop a diverging run: keep the last good (best) weights and say what happened."""
+    model.params = _copy(state.best)
+    state.history.stop_reason = "diverged"
+    raise TrainingDivergedError(
+        f"training diverged in epoch {len(state.history.epoch) + 1} (loss {loss}, gradient norm "
+        f"{norm}); the model keeps the weights of epoch {state.history.best_epoch}. Lower "
+        "LearningRate, set ClipGradNorm, or check the inputs for extreme values"
+    )
