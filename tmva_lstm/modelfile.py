@@ -103,8 +103,14 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
 # --------------------------------------------------------------------------- arrays
 
 
+def _c_order(array: np.ndarray) -> np.ndarray:
+    """A C-contiguous array of any rank (``np.ascontiguousarray`` turns 0-d into 1-d)."""
+    a = np.asarray(array)
+    return a if a.flags.c_contiguous else a.copy(order="C")
+
+
 def array_to_element(name: str, array: np.ndarray, tag: str = "Array") -> ET.Element:
-    a = np.ascontiguousarray(array)
+    a = _c_order(array)
     if a.dtype.name not in _DTYPES:
         raise TypeError(f"cannot store array {name!r} of dtype {a.dtype}")
     el = ET.Element(tag, Name=name, Shape=",".join(map(str, a.shape)), DType=a.dtype.name)
@@ -135,7 +141,7 @@ def _checksum(attrs: Iterable[tuple[str, str]], arrays: Iterable[tuple[str, np.n
     for k, v in attrs:
         h.update(f"{k}={v};".encode())
     for name, a in arrays:
-        a = np.ascontiguousarray(a)
+        a = _c_order(a)
         h.update(f"{name}:{a.dtype.name}:{a.shape};".encode())
         h.update(a.astype(a.dtype.newbyteorder("<"), copy=False).tobytes())
     return "sha256:" + h.hexdigest()

@@ -352,6 +352,12 @@ def _save_checkpoint(path: Path | None, model: Model, state: _State) -> None:
 
 
 def _run(model, state, X, y, w, mask, checkpoint, progress, on_epoch) -> Model:
+    # Overflow in a diverging run is detected by the finiteness checks below, not by warnings.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _loop(model, state, X, y, w, mask, checkpoint, progress, on_epoch)
+
+
+def _loop(model, state, X, y, w, mask, checkpoint, progress, on_epoch) -> Model:
     options, net = model.options, model.network
     progress = progress or Progress(options)
     checkpoint = None if checkpoint is None else Path(checkpoint)
@@ -451,8 +457,10 @@ def _diverged(model: Model, state: _State, checkpoint, loss: float, norm: float)
     """Stop a diverging run: keep the last good (best) weights and say what happened."""
     model.params = _copy(state.best)
     state.history.stop_reason = "diverged"
-    raise TrainingDivergedError(
+    err = TrainingDivergedError(
         f"training diverged in epoch {len(state.history.epoch) + 1} (loss {loss}, gradient norm "
         f"{norm}); the model keeps the weights of epoch {state.history.best_epoch}. Lower "
         "LearningRate, set ClipGradNorm, or check the inputs for extreme values"
     )
+    err.model = model  # the caller can still use (and save) the last good weights
+    raise err
