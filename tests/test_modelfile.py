@@ -99,9 +99,14 @@ def test_mismatched_shape_with_valid_bytes(trained, tmp_path):
 
 
 def test_entity_bomb_is_refused_fast(tmp_path):
-    lol = '<!DOCTYPE lolz [<!ENTITY lol "lol">' + "".join(
-        f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10 if i else "&lol;" * 10}">' for i in range(10)
-    ) + "]>"
+    lol = (
+        '<!DOCTYPE lolz [<!ENTITY lol "lol">'
+        + "".join(
+            f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10 if i else "&lol;" * 10}">'
+            for i in range(10)
+        )
+        + "]>"
+    )
     path = tmp_path / "bomb.xml"
     path.write_text(f'<?xml version="1.0"?>{lol}<MethodSetup>&lol9;</MethodSetup>')
     t0 = time.perf_counter()

@@ -113,13 +113,17 @@ def test_network_gradients_by_finite_differences(layout, rng):
             down = loss_of()
             p[i] = old
             num[i] = (up - down) / (2 * eps)
-        np.testing.assert_allclose(grads[key], num, rtol=1e-6, atol=1e-9, err_msg=f"{key}: ours vs FD")
+        np.testing.assert_allclose(
+            grads[key], num, rtol=1e-6, atol=1e-9, err_msg=f"{key}: ours vs FD"
+        )
 
 
 def test_layout_resolution_and_explicit_string():
     net = Network.from_layout("LSTM|10|30|10|0|1,RESHAPE|FLAT,DENSE|64|TANH,LINEAR", 10, 30)
     assert net.to_layout() == "LSTM|10|30|10|0|1,RESHAPE|FLAT,DENSE|64|TANH,DENSE|1|LINEAR"
-    n_params = sum(a.size for a in flatten_params(net.init_params(np.random.default_rng(0))).values())
+    n_params = sum(
+        a.size for a in flatten_params(net.init_params(np.random.default_rng(0))).values()
+    )
     assert n_params == 8169  # TMVA's count for the tutorial network (reference section 3.3)
     assert Network.from_layout(net.to_layout(), 10, 30) == net
 

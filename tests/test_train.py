@@ -61,12 +61,16 @@ def test_same_seed_gives_bit_identical_weights(marker_data):
     b = train(X[:600], y[:600], None, SMALL)
     assert_same_params(a.params, b.params)
     c = train(X[:600], y[:600], None, SMALL.replace("RandomSeed=11", "RandomSeed=12"))
-    assert not np.array_equal(flatten_params(a.params)["lstm_0/W"], flatten_params(c.params)["lstm_0/W"])
+    assert not np.array_equal(
+        flatten_params(a.params)["lstm_0/W"], flatten_params(c.params)["lstm_0/W"]
+    )
 
 
 def test_seed_zero_draws_and_records_a_seed(marker_data):
     (X, y), _ = marker_data
-    m = train(X[:300], y[:300], None, SMALL.replace("RandomSeed=11", "RandomSeed=0") + ":MaxEpochs=1")
+    m = train(
+        X[:300], y[:300], None, SMALL.replace("RandomSeed=11", "RandomSeed=0") + ":MaxEpochs=1"
+    )
     assert m.history.seed > 0
 
 
@@ -115,7 +119,9 @@ def test_early_stopping_keeps_the_best_weights(marker_data):
 
     Xv, yv = X[640:800], y[640:800].astype(np.float32)
     w = prepare_weights(y[:800], np.ones(800))[640:]
-    assert _val_loss(m.network, m.params, Xv, yv, w, None) == pytest.approx(h.val_loss[best], rel=1e-6)
+    assert _val_loss(m.network, m.params, Xv, yv, w, None) == pytest.approx(
+        h.val_loss[best], rel=1e-6
+    )
 
 
 def test_event_weights_enter_the_loss(marker_data):
@@ -123,7 +129,9 @@ def test_event_weights_enter_the_loss(marker_data):
     w = np.where(np.arange(600) % 3 == 0, 3.0, 1.0)
     a = train(X[:600], y[:600], None, SMALL)
     b = train(X[:600], y[:600], w, SMALL)
-    assert not np.array_equal(flatten_params(a.params)["dense_2/W"], flatten_params(b.params)["dense_2/W"])
+    assert not np.array_equal(
+        flatten_params(a.params)["dense_2/W"], flatten_params(b.params)["dense_2/W"]
+    )
 
 
 def test_prepare_weights_is_tmva_numevents():
@@ -151,7 +159,12 @@ def test_flat_tmva_order_input_with_input_layout(marker_data):
 def test_diverging_run_stops_and_keeps_last_good_weights(marker_data):
     (X, y), _ = marker_data
     with pytest.raises(TrainingDivergedError, match="diverged") as err:
-        train(X[:600] * 1e20, y[:600], None, SMALL.replace("TANH", "LINEAR") + ":Optimizer=SGD:LearningRate=1e30")
+        train(
+            X[:600] * 1e20,
+            y[:600],
+            None,
+            SMALL.replace("TANH", "LINEAR") + ":Optimizer=SGD:LearningRate=1e30",
+        )
     model = err.value.model
     assert all(np.isfinite(a).all() for a in flatten_params(model.params).values())
 

@@ -84,6 +84,7 @@ class Model:
     variable_names: list[str]
     transform: InputTransform = field(default_factory=InputTransform)
     history: History = field(default_factory=History)
+    data_layout: str = ""  # how the ntuple's branches form sequences, e.g. "per-step:vars_time{t}"
 
     @property
     def input_layout(self) -> tuple[int, int]:

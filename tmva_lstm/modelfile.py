@@ -160,6 +160,7 @@ def _arch_attrs(model: Model) -> list[tuple[str, str]]:
         ("NOutputs", str(net.n_outputs)),
         ("Layout", net.to_layout()),
         ("DType", np.dtype(model.dtype).name),
+        ("DataLayout", model.data_layout),
     ]
 
 
@@ -168,7 +169,10 @@ def _named_arrays(model: Model) -> list[tuple[str, np.ndarray]]:
         (f"{layer}/{k}", a) for layer, d in model.params.items() for k, a in sorted(d.items())
     ]
     if model.transform.kind != "NONE":
-        arrays += [("transform/offset", model.transform.offset), ("transform/scale", model.transform.scale)]
+        arrays += [
+            ("transform/offset", model.transform.offset),
+            ("transform/scale", model.transform.scale),
+        ]
     return arrays
 
 
@@ -202,8 +206,10 @@ def model_to_element(model: Model, extra: ET.Element | None = None) -> ET.Elemen
     hist = ET.SubElement(
         root, "History", BestEpoch=str(h.best_epoch), Seed=str(h.seed), StopReason=h.stop_reason
     )
-    for e, tl, vl, s in zip(h.epoch, h.train_loss, h.val_loss, h.seconds):
-        ET.SubElement(hist, "Epoch", Index=str(e), TrainLoss=repr(tl), ValLoss=repr(vl), Seconds=repr(s))
+    for e, tl, vl, s in zip(h.epoch, h.train_loss, h.val_loss, h.seconds, strict=True):
+        ET.SubElement(
+            hist, "Epoch", Index=str(e), TrainLoss=repr(tl), ValLoss=repr(vl), Seconds=repr(s)
+        )
     if extra is not None:
         root.append(extra)
     return root
@@ -219,7 +225,9 @@ def _int(el: ET.Element, key: str, source: str) -> int:
 def model_from_element(root: ET.Element, source: str = "<model>") -> Model:
     """Rebuild a Model from its ``<Model>`` element; checks format, shapes and checksum."""
     if root.tag != "Model" or root.get("Format") != FORMAT:
-        raise ModelFileError(f"{source}: no tmva_lstm <Model> element; is this a PyLSTM weight file?")
+        raise ModelFileError(
+            f"{source}: no tmva_lstm <Model> element; is this a PyLSTM weight file?"
+        )
     version = _int(root, "FormatVersion", source)
     if version > FORMAT_VERSION:
         raise ModelFileError(
@@ -257,7 +265,9 @@ def model_from_element(root: ET.Element, source: str = "<model>") -> Model:
     except OptionError as err:
         raise ModelFileError(f"{source}: stored architecture is invalid: {err}") from None
     if rebuilt != network:
-        raise ModelFileError(f"{source}: the layers do not match the stored Layout; the file was edited")
+        raise ModelFileError(
+            f"{source}: the layers do not match the stored Layout; the file was edited"
+        )
     for layer_name, shapes in network.param_shapes().items():
         for k, shape in shapes.items():
             got = params.get(layer_name, {}).get(k)
@@ -270,7 +280,9 @@ def model_from_element(root: ET.Element, source: str = "<model>") -> Model:
     transform = InputTransform()
     if tr_el is not None and tr_el.get("Kind", "NONE") != "NONE":
         arrays = {a.get("Name"): array_from_element(a, source) for a in tr_el.findall("Array")}
-        transform = InputTransform(tr_el.get("Kind", "NONE"), arrays.get("offset"), arrays.get("scale"))
+        transform = InputTransform(
+            tr_el.get("Kind", "NONE"), arrays.get("offset"), arrays.get("scale")
+        )
     variables = [v.get("Name", "") for v in root.iter("Variable")]
     history = History()
     h_el = root.find("History")
@@ -285,7 +297,9 @@ def model_from_element(root: ET.Element, source: str = "<model>") -> Model:
                 float(e.get("ValLoss", "nan")),
                 float(e.get("Seconds", "nan")),
             )
-    model = Model(network, params, options, variables, transform, history)
+    model = Model(
+        network, params, options, variables, transform, history, root.get("DataLayout", "")
+    )
     if _checksum(_arch_attrs(model), _named_arrays(model)) != root.get("Checksum"):
         raise ModelFileError(
             f"{source}: checksum mismatch — the weights or architecture were modified or corrupted; "
@@ -308,7 +322,9 @@ def _variables_element(names: list[str]) -> ET.Element:
     return el
 
 
-def model_document(model: Model, title: str = "PyLSTM", extra: ET.Element | None = None) -> ET.Element:
+def model_document(
+    model: Model, title: str = "PyLSTM", extra: ET.Element | None = None
+) -> ET.Element:
     """The whole ``<MethodSetup>`` document."""
     root = ET.Element("MethodSetup", Method=f"PyLSTM::{title}")
     info = ET.SubElement(root, "GeneralInfo")
@@ -345,7 +361,9 @@ def document_bytes(root: ET.Element) -> bytes:
     return b'<?xml version="1.0"?>\n' + ET.tostring(root, encoding="utf-8") + b"\n"
 
 
-def save_model(model: Model, path: str | Path, title: str = "PyLSTM", extra: ET.Element | None = None) -> Path:
+def save_model(
+    model: Model, path: str | Path, title: str = "PyLSTM", extra: ET.Element | None = None
+) -> Path:
     """Write the model file atomically and return its path."""
     return atomic_write_bytes(path, document_bytes(model_document(model, title, extra)))
 
@@ -355,7 +373,9 @@ def read_document(path: str | Path) -> tuple[ET.Element, str]:
     path = Path(path)
     source = str(path)
     if path.is_dir():
-        raise ModelFileError(f"{source} is a directory; give the model file (weights/....weights.xml)")
+        raise ModelFileError(
+            f"{source} is a directory; give the model file (weights/....weights.xml)"
+        )
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -364,7 +384,9 @@ def read_document(path: str | Path) -> tuple[ET.Element, str]:
     except FileNotFoundError:
         raise ModelFileError(f"model file {source} does not exist; check the path") from None
     except PermissionError:
-        raise ModelFileError(f"model file {source} is not readable; check its permissions") from None
+        raise ModelFileError(
+            f"model file {source} is not readable; check its permissions"
+        ) from None
     if not data.strip():
         raise ModelFileError(f"model file {source} is empty; retrain or restore it")
     return parse_xml(data, source), source

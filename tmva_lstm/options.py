@@ -69,7 +69,9 @@ class TrainingOptions:
         """Raise OptionError for values that cannot train."""
         for name in ("max_epochs", "batch_size", "convergence_steps", "test_repetitions"):
             if getattr(self, name) <= 0:
-                raise OptionError(f"{_KEY_OF[name]}={getattr(self, name)} must be a positive integer")
+                raise OptionError(
+                    f"{_KEY_OF[name]}={getattr(self, name)} must be a positive integer"
+                )
         if not self.learning_rate > 0:
             raise OptionError(f"LearningRate={self.learning_rate} must be positive")
         for name in ("momentum", "weight_decay", "clip_grad_norm"):
@@ -92,7 +94,13 @@ _TRAINING_KEYS: dict[str, tuple[str, type, tuple[str, ...] | None]] = {
 }
 _TRAINING_ALIASES = {"NUMEPOCHS": "MaxEpochs"}
 # Keys of old TMVA examples that MethodDL reads and ignores; accepted for compatibility.
-_TRAINING_IGNORED = ("REPETITIONS", "MULTITHREADING", "DROPREPETITIONS", "RENORMALIZE", "DROPCONFIG")
+_TRAINING_IGNORED = (
+    "REPETITIONS",
+    "MULTITHREADING",
+    "DROPREPETITIONS",
+    "RENORMALIZE",
+    "DROPCONFIG",
+)
 _KEY_OF = {f: k for k, (f, _, _) in _TRAINING_KEYS.items()}
 
 
@@ -287,9 +295,7 @@ def parse_layout(text: str, n_inputs: int = 0) -> list[LayerSpec]:
             layers.append(LSTMSpec(units, bool(return_seq), input_size, time_steps))
         elif head == "RESHAPE":
             if "FLAT" not in (t.upper() for t in tokens[1:]):
-                raise OptionError(
-                    f"layer {raw_layer!r} in Layout: only RESHAPE|FLAT is supported"
-                )
+                raise OptionError(f"layer {raw_layer!r} in Layout: only RESHAPE|FLAT is supported")
             layers.append(LayerSpec("FLATTEN"))
         elif head in ("RNN", "GRU", "CONV", "MAXPOOL", "BNORM"):
             raise OptionError(
@@ -322,7 +328,9 @@ def parse_layout(text: str, n_inputs: int = 0) -> list[LayerSpec]:
     return layers
 
 
-def LSTMSpec(units: int, return_sequences: bool, input_size: int = 0, time_steps: int = 0) -> LayerSpec:
+def LSTMSpec(
+    units: int, return_sequences: bool, input_size: int = 0, time_steps: int = 0
+) -> LayerSpec:
     """Shorthand for an LSTM layer spec."""
     return LayerSpec(
         "LSTM",
@@ -521,7 +529,9 @@ class MethodOptions:
         phases = []
         for phase in self.training:
             phases.append(
-                ",".join(f"{key}={getattr(phase, fld)}" for key, (fld, _, _) in _TRAINING_KEYS.items())
+                ",".join(
+                    f"{key}={getattr(phase, fld)}" for key, (fld, _, _) in _TRAINING_KEYS.items()
+                )
             )
         parts.append("TrainingStrategy=" + "|".join(phases))
         return ":".join(parts)

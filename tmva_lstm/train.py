@@ -31,7 +31,13 @@ from typing import TextIO
 
 import numpy as np
 
-from .errors import DataError, ModelFileError, NonFiniteInputError, OptionError, TrainingDivergedError
+from .errors import (
+    DataError,
+    ModelFileError,
+    NonFiniteInputError,
+    OptionError,
+    TrainingDivergedError,
+)
 from .model import History, InputTransform, Model
 from .modelfile import (
     array_from_element,
@@ -79,10 +85,14 @@ class Progress:
         if self.bar:
             width = 30
             filled = width * done // max(total, 1)
-            self.stream.write(f"\r{epoch:>6} [{'=' * filled}{' ' * (width - filled)}] {done}/{total}")
+            self.stream.write(
+                f"\r{epoch:>6} [{'=' * filled}{' ' * (width - filled)}] {done}/{total}"
+            )
             self.stream.flush()
 
-    def epoch(self, epoch: int, train: float, val: float, seconds: float, n: int, conv: int) -> None:
+    def epoch(
+        self, epoch: int, train: float, val: float, seconds: float, n: int, conv: int
+    ) -> None:
         if self.bar:
             self.stream.write("\r")
         self.write(
@@ -305,11 +315,19 @@ def train(
     rng = np.random.default_rng(seed)
     network = Network.from_layout(options.layout, T, F)
     params = network.init_params(rng, options.weight_initialization, dtype)
-    names = list(variable_names) if variable_names else [f"x{t}_{f}" for t in range(T) for f in range(F)]
+    names = (
+        list(variable_names)
+        if variable_names
+        else [f"x{t}_{f}" for t in range(T) for f in range(F)]
+    )
     if len(names) != T * F:
-        raise DataError(f"{len(names)} variable names for {T * F} inputs ({T} steps x {F} features)")
+        raise DataError(
+            f"{len(names)} variable names for {T * F} inputs ({T} steps x {F} features)"
+        )
     n_train = N - parse_validation_size(options.validation_size, N)
-    transform = InputTransform.fit(options.var_transform, X[:n_train], None if mask is None else mask[:n_train])
+    transform = InputTransform.fit(
+        options.var_transform, X[:n_train], None if mask is None else mask[:n_train]
+    )
     model = Model(network, params, options, names, transform, History(seed=seed))
     state = _State(params=params, best=_copy(params), history=model.history, rng=rng)
     state.data_id = _fingerprint(X, y, w, mask)
@@ -331,7 +349,9 @@ def resume(
     model_el = find_model_element(root, source)
     state_el = model_el.find("TrainingState")
     if state_el is None:
-        raise ModelFileError(f"{source} holds a model but no training state; it is not a checkpoint")
+        raise ModelFileError(
+            f"{source} holds a model but no training state; it is not a checkpoint"
+        )
     model = model_from_element(model_el, source)
     state = _restore_state(model, state_el, source)
     X, y, w, mask = _check_data(X, y, weights, mask, model.options)
@@ -401,7 +421,9 @@ def _loop(model, state, X, y, w, mask, checkpoint, progress, on_epoch) -> Model:
                 out, caches = net.forward(state.params, xb, mb)
                 loss, dz = binary_cross_entropy(out[:, 0], yb, wb)
                 grads = net.backward(state.params, dz[:, None], caches)
-                reg, reg_grads = net.regularization(state.params, phase.regularization, phase.weight_decay)
+                reg, reg_grads = net.regularization(
+                    state.params, phase.regularization, phase.weight_decay
+                )
                 for layer, g in reg_grads.items():
                     grads[layer]["W"] += g.astype(X.dtype, copy=False)
                 flat_grads = flatten_params(grads)
@@ -434,7 +456,14 @@ def _loop(model, state, X, y, w, mask, checkpoint, progress, on_epoch) -> Model:
                 state.history.best_epoch = epoch_no
             seconds = time.perf_counter() - t0
             state.history.append(epoch_no, float(np.mean(losses)), val, seconds)
-            progress.epoch(epoch_no, float(np.mean(losses)), val, seconds, n_batches * phase.batch_size, state.conv)
+            progress.epoch(
+                epoch_no,
+                float(np.mean(losses)),
+                val,
+                seconds,
+                n_batches * phase.batch_size,
+                state.conv,
+            )
             state.optimizer_state = optimizer.state_dict()
             _save_checkpoint(checkpoint, model, state)
             if on_epoch is not None:

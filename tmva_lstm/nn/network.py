@@ -80,7 +80,13 @@ class Network:
                         f"has {time_steps} (InputLayout={time_steps}|{features})"
                     )
                 layers.append(
-                    Layer(f"lstm_{i}", "LSTM", width, spec.units, return_sequences=spec.return_sequences)
+                    Layer(
+                        f"lstm_{i}",
+                        "LSTM",
+                        width,
+                        spec.units,
+                        return_sequences=spec.return_sequences,
+                    )
                 )
                 seq, width = spec.return_sequences, spec.units
             elif spec.kind == "FLATTEN":
@@ -100,7 +106,9 @@ class Network:
                         f"Layout: the last layer has width {units} but the output needs {n_outputs}; "
                         "end the layout with LINEAR (width 0 means the output size)"
                     )
-                layers.append(Layer(f"dense_{i}", "DENSE", width, units, activation=spec.activation))
+                layers.append(
+                    Layer(f"dense_{i}", "DENSE", width, units, activation=spec.activation)
+                )
                 width = units
         return cls(tuple(layers), time_steps, features, n_outputs)
 
@@ -118,14 +126,18 @@ class Network:
                 out.append(f"DENSE|{layer.units}|{layer.activation}")
         return ",".join(out)
 
-    def init_params(self, rng: np.random.Generator, init: str = "XAVIER", dtype=np.float32) -> Params:
+    def init_params(
+        self, rng: np.random.Generator, init: str = "XAVIER", dtype=np.float32
+    ) -> Params:
         """Fresh parameters: weights by TMVA's ``init``, biases zero."""
         params: Params = {}
         for layer in self.layers:
             if layer.kind == "LSTM":
                 params[layer.name] = init_lstm_params(layer.n_in, layer.units, rng, init, dtype)
             elif layer.kind == "DENSE":
-                W = init_matrix(rng, layer.units, layer.n_in, init, dtype).T  # TMVA's (O, I) -> (I, O)
+                W = init_matrix(
+                    rng, layer.units, layer.n_in, init, dtype
+                ).T  # TMVA's (O, I) -> (I, O)
                 params[layer.name] = {
                     "W": np.ascontiguousarray(W),
                     "b": np.zeros(layer.units, dtype=dtype),
@@ -170,7 +182,7 @@ class Network:
         """Gradients of every parameter, same keys as ``params``, from ``dout`` (N, K)."""
         grads: Params = {}
         d = dout
-        for layer, cache in zip(reversed(self.layers), reversed(caches)):
+        for layer, cache in zip(reversed(self.layers), reversed(caches), strict=True):
             if layer.kind == "LSTM":
                 d, g = lstm_backward(d, cache)
                 grads[layer.name] = {k: g[k] for k in ("W", "U", "b")}

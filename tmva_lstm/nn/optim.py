@@ -135,7 +135,9 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
 }
 
 
-def make_optimizer(name: str, params: Flat, learning_rate: float, momentum: float = 0.0) -> Optimizer:
+def make_optimizer(
+    name: str, params: Flat, learning_rate: float, momentum: float = 0.0
+) -> Optimizer:
     """The optimizer TMVA calls ``name`` (ADAM, SGD, RMSPROP, ADAGRAD, ADADELTA)."""
     try:
         cls = OPTIMIZERS[name.upper()]

@@ -1,0 +1,209 @@
+"""The ``tmva-lstm`` command: argument parsing over :mod:`tmva_lstm.workflow`.
+
+Bad input ends with a one-line message and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+import warnings
+from collections.abc import Sequence
+
+from .errors import TmvaLstmError
+
+EXAMPLES = {
+    "train": """\
+        tmva-lstm train --signal data.root:sgn --background data.root:bkg \\
+            --layout 'per-step:vars_time{t}' --n-train-signal 1600 --n-train-background 1600 \\
+            --options 'InputLayout=10|30:Layout=LSTM|10,DENSE|64|TANH,LINEAR:MaxEpochs=20:BatchSize=100' \\
+            --output-dir results""",
+    "evaluate": """\
+        tmva-lstm evaluate results/dataset/weights/TMVAClassification_PyLSTM.weights.xml \\
+            --signal test.root:sgn --background test.root:bkg""",
+    "apply": """\
+        tmva-lstm apply results/dataset/weights/TMVAClassification_PyLSTM.weights.xml \\
+            'ntuples/*.root:events' --output scored.root""",
+    "export-onnx": """\
+        tmva-lstm export-onnx results/dataset/weights/TMVAClassification_PyLSTM.weights.xml \\
+            --output model.onnx""",
+    "demo": """\
+        tmva-lstm demo --output-dir results""",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _sub(subs, name: str, help_text: str) -> argparse.ArgumentParser:
+    return subs.add_parser(
+        name,
+        help=help_text,
+        description=help_text,
+        epilog="example:\n" + textwrap.dedent(EXAMPLES[name]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _data_args(p: argparse.ArgumentParser, layout_required: bool) -> None:
+    p.add_argument("--signal", "-s", nargs="+", required=True, metavar="FILE:TREE",
+                   help="signal source(s): file.root:tree, globs allowed")  # fmt: skip
+    p.add_argument("--background", "-b", nargs="+", metavar="FILE:TREE",
+                   help="background source(s); omit with --class-expr")  # fmt: skip
+    p.add_argument("--layout", "-l", required=layout_required,
+                   help="sequence layout: per-step:vars_time{t}[:T=10] | array:x | jagged:a,b:max=20")  # fmt: skip
+    p.add_argument("--cut", help="selection expression, e.g. 'nTrk > 2'")
+    p.add_argument("--weight", help="event-weight expression, e.g. 'w * xsec'")
+    p.add_argument("--class-expr", help="with one source: expression true for signal events")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="tmva-lstm",
+        description="An LSTM classifier for HEP ntuples, with TMVA-compatible outputs.",
+    )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"tmva-lstm {__version__}")
+    subs = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = _sub(
+        subs,
+        "train",
+        "Train on ntuples and write TMVA's outputs (ROOT file, weight file, ROC plot).",
+    )
+    _data_args(p, layout_required=True)
+    p.add_argument(
+        "--options",
+        "-o",
+        default="",
+        help="TMVA option string, e.g. 'Layout=LSTM|10,LINEAR:MaxEpochs=20'",
+    )
+    p.add_argument("--output-dir", default="results", help="where outputs go (default: results)")
+    p.add_argument("--title", default="PyLSTM", help="method title (score branch name)")
+    p.add_argument("--job", default="TMVAClassification", help="job name (file names)")
+    p.add_argument("--n-train-signal", type=int, default=0, help="signal training events (0: half)")
+    p.add_argument(
+        "--n-train-background", type=int, default=0, help="background training events (0: half)"
+    )
+    p.add_argument(
+        "--split-seed", type=int, default=100, help="seed of the random train/test split"
+    )
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+
+    p = _sub(
+        subs,
+        "evaluate",
+        "Evaluate a trained model on labelled ntuples (TMVA's ROC integral and efficiencies).",
+    )
+    p.add_argument("model", help="model file (.weights.xml)")
+    _data_args(p, layout_required=False)
+    p.add_argument("--output-dir", help="also write summary.txt and the ROC plot here")
+
+    p = _sub(
+        subs, "apply", "Score ntuples with a trained model, streaming; writes a new ROOT file."
+    )
+    p.add_argument("model", help="model file (.weights.xml)")
+    p.add_argument("sources", nargs="+", metavar="FILE:TREE", help="input ntuples")
+    p.add_argument("--output", required=True, help="output ROOT file")
+    p.add_argument("--layout", help="sequence layout (default: the one the model was trained with)")
+    p.add_argument("--branch", default="PyLSTM", help="score branch name (default: PyLSTM)")
+    p.add_argument(
+        "--friend", action="store_true", help="write only the score branch (a friend tree)"
+    )
+    p.add_argument(
+        "--step-size", default="100 MB", help="chunk size, entries or memory (default: 100 MB)"
+    )
+
+    p = _sub(
+        subs, "export-onnx", "Export a trained model to ONNX for C++ inference with TMVA SOFIE."
+    )
+    p.add_argument("model", help="model file (.weights.xml)")
+    p.add_argument("--output", required=True, help="output .onnx file")
+    p.add_argument(
+        "--batch-size", type=int, default=1, help="fixed batch size of the graph (SOFIE needs one)"
+    )
+
+    p = _sub(
+        subs, "demo", "Train the TMVA RNN tutorial's LSTM on the shipped sample and write results/."
+    )
+    p.add_argument("--output-dir", default="results", help="where outputs go (default: results)")
+    p.add_argument("--data", help="sample file (default: data/time_data_t10_d30.root)")
+    p.add_argument("--epochs", type=int, help="override MaxEpochs (the tutorial uses 20)")
+    return parser
+
+
+def _sources(values: Sequence[str] | None):
+    if values is None:
+        return None
+    return list(values) if len(values) > 1 else values[0]
+
+
+def run(args: argparse.Namespace) -> int:
+    from . import workflow
+
+    if args.command in ("train", "demo"):
+        if args.command == "train":
+            result = workflow.train_on_files(
+                _sources(args.signal), _sources(args.background), layout=args.layout,
+                options=args.options, output_dir=args.output_dir, title=args.title, job=args.job,
+                cut=args.cut, weight=args.weight, class_expr=args.class_expr,
+                n_train_signal=args.n_train_signal, n_train_background=args.n_train_background,
+                split_seed=args.split_seed, resume_training=args.resume,
+            )  # fmt: skip
+            title = args.title
+        else:
+            result = workflow.demo(args.output_dir, args.data, args.epochs)
+            title = "PyLSTM"
+        print(result.evaluation.summary(title))
+        for kind, path in result.files.items():
+            print(f"  {kind:>10}: {path}")
+        print(f"ROC integral (TMVA): {result.roc_integral:.4f}")
+    elif args.command == "evaluate":
+        ev = workflow.evaluate_on_files(
+            args.model, _sources(args.signal), _sources(args.background), layout=args.layout,
+            cut=args.cut, weight=args.weight, class_expr=args.class_expr, output_dir=args.output_dir,
+        )  # fmt: skip
+        print(ev.summary("PyLSTM"))
+        print(f"ROC integral (TMVA): {ev.roc_integral:.4f}")
+    elif args.command == "apply":
+        path = workflow.apply_to_files(
+            args.model, _sources(args.sources), args.output, layout=args.layout,
+            branch=args.branch, friend=args.friend, step_size=_step(args.step_size),
+        )  # fmt: skip
+        print(f"wrote {path}")
+    elif args.command == "export-onnx":
+        from .export_onnx import export_onnx_file
+
+        print(f"wrote {export_onnx_file(args.model, args.output, batch_size=args.batch_size)}")
+    return 0
+
+
+def _step(text: str) -> int | str:
+    return int(text) if text.strip().isdigit() else text
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # Our own entry point: quiet the PyPI ROOT wheel's alpha-stage notice if ROOT gets imported.
+    warnings.filterwarnings("ignore", message=r"\s*This distribution of ROOT is in alpha stage")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except TmvaLstmError as err:
+        print(f"tmva-lstm: error: {err}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as err:  # anything else the inputs can cause
+        print(f"tmva-lstm: error: {type(err).__name__}: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tmva-lstm: interrupted; the last completed epoch is in the checkpoint "
+              "(continue with --resume)", file=sys.stderr)  # fmt: skip
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,333 @@
+"""Whole jobs on ntuples, as a TMVA Factory runs them: split, train, test, evaluate, write.
+
+These are the functions behind the ``tmva-lstm`` command; they are part of the Python API.
+
+Outputs of :func:`train_on_files` under ``output_dir`` (TMVA's names)::
+
+    <job>.root                                   TestTree, TrainTree, Method_PyLSTM/<title>/ histograms
+    <dataset>/weights/<job>_<title>.weights.xml  the model (TMVA-style weight file)
+    <dataset>/weights/<job>_<title>.checkpoint.xml  the last epoch's training state (for --resume)
+    roc.png, roc.pdf                             background rejection vs signal efficiency
+    summary.txt                                  TMVA's evaluation printout
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataError, OptionError
+from .model import Model
+from .options import MethodOptions
+from .train import Progress, resume, train
+
+__all__ = [
+    "RunResult",
+    "split_train_test",
+    "train_on_files",
+    "evaluate_on_files",
+    "apply_to_files",
+    "TUTORIAL_OPTIONS",
+    "demo",
+]
+
+# The TMVA_RNN_Classification tutorial's LSTM (C++ version: 20 epochs).
+TUTORIAL_OPTIONS = (
+    "!H:!V:ErrorStrategy=CROSSENTROPY:VarTransform=None:WeightInitialization=XAVIERUNIFORM:"
+    "ValidationSize=0.2:RandomSeed=1234:InputLayout=10|30:"
+    "Layout=LSTM|10|30|10|0|1,RESHAPE|FLAT,DENSE|64|TANH,LINEAR:"
+    "TrainingStrategy=LearningRate=1e-3,Momentum=0.0,ConvergenceSteps=5,BatchSize=100,"
+    "TestRepetitions=1,WeightDecay=1e-2,Regularization=None,MaxEpochs=20,Optimizer=ADAM"
+)
+
+
+@dataclass
+class RunResult:
+    """What a training job produced."""
+
+    model: Model
+    evaluation: object  # tmva_lstm.evaluate.Evaluation
+    files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def roc_integral(self) -> float:
+        return self.evaluation.roc_integral
+
+
+def split_train_test(data, n_train_signal: int = 0, n_train_background: int = 0, seed: int = 100):
+    """TMVA's ``SplitMode=Random`` split of a labelled Dataset into (train, test).
+
+    ``n_train_*`` events of each class go to training, the rest to testing; 0 means half of
+    the class (TMVA's default). The training sample is then mixed randomly, so its tail (the
+    validation set) holds both classes. The events chosen are not TMVA's (it draws with
+    TRandom3), but the rule is.
+    """
+    rng = np.random.default_rng(seed)
+    train_idx, test_idx = [], []
+    for cls, n_train, name in (
+        (1, n_train_signal, "signal"),
+        (0, n_train_background, "background"),
+    ):
+        idx = np.flatnonzero(data.y == cls)
+        n = n_train or len(idx) // 2
+        if n >= len(idx):
+            raise OptionError(
+                f"nTrain_{name.title()}={n} leaves no {name} events for testing "
+                f"(there are {len(idx)}); lower it"
+            )
+        idx = rng.permutation(idx)
+        train_idx.append(idx[:n])
+        test_idx.append(np.sort(idx[n:]))
+    train_order = rng.permutation(np.concatenate(train_idx))
+    return data.subset(train_order), data.subset(np.concatenate(test_idx))
+
+
+def _tree_data(data, scores: np.ndarray, layout):
+    from .data import variable_branches
+    from .results import TreeData
+
+    return TreeData(
+        scores=scores,
+        labels=data.y,
+        weights=data.weights,
+        variables=variable_branches(data, layout),
+    )
+
+
+def _write_outputs(model, title, job, dataset, output_dir, train_data, test_data, layout, files):
+    from .evaluate import roc_curve
+    from .results import plot_roc, write_summary, write_tmva_file
+
+    train_scores = model.predict(train_data.X, train_data.mask)
+    test_scores = model.predict(test_data.X, test_data.mask)
+    h = model.history
+    history = {"train_loss": h.train_loss, "val_loss": h.val_loss}
+    files["output"] = output_dir / f"{job}.root"
+    evaluation = write_tmva_file(
+        files["output"],
+        title=title,
+        dataset=dataset,
+        test=_tree_data(test_data, test_scores, layout),
+        train=_tree_data(train_data, train_scores, layout),
+        history=history,
+        weight_file_name=str(files.get("model", "")) or None,
+    )
+    curves = [
+        ("test", *roc_curve(test_scores, test_data.y, test_data.weights)),
+        ("train", *roc_curve(train_scores, train_data.y, train_data.weights)),
+    ]
+    try:
+        for path in plot_roc(output_dir / "roc", curves, title=f"{title}: ROC curve"):
+            files[f"roc{path.suffix}"] = path
+    except ImportError:  # matplotlib is optional: everything else is written
+        pass
+    files["summary"] = write_summary(
+        output_dir / "summary.txt", evaluation, title=title, dataset=dataset
+    )
+    return evaluation
+
+
+def train_on_files(
+    signal,
+    background=None,
+    *,
+    layout: str,
+    options: str | MethodOptions = "",
+    output_dir: str | Path = "results",
+    title: str = "PyLSTM",
+    job: str = "TMVAClassification",
+    dataset: str = "dataset",
+    cut: str | None = None,
+    weight: str | None = None,
+    class_expr: str | None = None,
+    n_train_signal: int = 0,
+    n_train_background: int = 0,
+    split_seed: int = 100,
+    resume_training: bool = False,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Read the ntuples, split, train (or resume), test, evaluate and write every output."""
+    from .data import SequenceLayout, load
+
+    opts = options if isinstance(options, MethodOptions) else MethodOptions.from_string(options)
+    seq_layout = SequenceLayout.from_string(layout) if isinstance(layout, str) else layout
+    data = load(
+        signal, background, layout=seq_layout, cut=cut, weight=weight, class_expr=class_expr
+    )
+    if opts.input_layout is None:
+        opts = opts.replace(input_layout=(data.n_steps, data.n_features))
+    train_data, test_data = split_train_test(data, n_train_signal, n_train_background, split_seed)
+
+    output_dir = Path(output_dir)
+    weights_dir = output_dir / dataset / "weights"
+    files = {
+        "model": weights_dir / f"{job}_{title}.weights.xml",
+        "checkpoint": weights_dir / f"{job}_{title}.checkpoint.xml",
+    }
+    args = (train_data.X, train_data.y, train_data.weights)
+    if resume_training:
+        if not files["checkpoint"].exists():
+            raise DataError(
+                f"no checkpoint {files['checkpoint']} to resume from; run without --resume first"
+            )
+        model = resume(files["checkpoint"], *args, mask=train_data.mask, progress=progress)
+    else:
+        model = train(
+            *args,
+            opts,
+            mask=train_data.mask,
+            variable_names=data.variable_names,
+            checkpoint=files["checkpoint"],
+            progress=progress,
+        )
+    model.data_layout = str(seq_layout)
+    model.save(files["model"], title=title)
+    evaluation = _write_outputs(
+        model, title, job, dataset, output_dir, train_data, test_data, seq_layout, files
+    )
+    return RunResult(model, evaluation, files)
+
+
+def evaluate_on_files(
+    model_path: str | Path,
+    signal,
+    background=None,
+    *,
+    layout: str | None = None,
+    cut: str | None = None,
+    weight: str | None = None,
+    class_expr: str | None = None,
+    output_dir: str | Path | None = None,
+    title: str = "PyLSTM",
+):
+    """Score labelled ntuples with a saved model and evaluate as TMVA does (all events are test)."""
+    from .data import load
+    from .evaluate import evaluate, roc_curve
+
+    model = Model.load(model_path)
+    layout = layout or model.data_layout
+    if not layout:
+        raise OptionError(f"{model_path} records no data layout; give --layout")
+    data = load(signal, background, layout=layout, cut=cut, weight=weight, class_expr=class_expr)
+    scores = model.predict(data.X, data.mask)
+    result = evaluate(scores, data.y, data.weights, scores, data.y, data.weights)
+    if output_dir is not None:
+        from .results import plot_roc, write_summary
+
+        output_dir = Path(output_dir)
+        write_summary(output_dir / "summary.txt", result, title=title)
+        try:
+            plot_roc(
+                output_dir / "roc",
+                [("test", *roc_curve(scores, data.y, data.weights))],
+                title=title,
+            )
+        except ImportError:
+            pass
+    return result
+
+
+def apply_to_files(
+    model_path: str | Path,
+    sources,
+    output: str | Path,
+    *,
+    layout: str | None = None,
+    branch: str | None = None,
+    friend: bool = False,
+    step_size: int | str = "100 MB",
+) -> Path:
+    """Score every event of ``sources`` and write ``output``, one chunk at a time.
+
+    Default: a copy of the tree with the score branch added (branches uproot can write:
+    numbers, fixed-size and jagged arrays). ``friend=True``: a tree with only the score
+    branch, entry for entry, to use with ``TTree::AddFriend``. The output is written to a
+    temporary file and renamed at the end, so a crash never leaves a half-written file.
+    """
+    import uproot
+
+    from .data import iterate
+
+    model = Model.load(model_path)
+    layout = layout or model.data_layout
+    if not layout:
+        raise OptionError(f"{model_path} records no data layout; give --layout")
+    branch = branch or "PyLSTM"
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
+    os.close(fd)
+    try:
+        with uproot.recreate(tmp) as out:
+            trees: dict[str, object] = {}
+            for chunk in iterate(sources, layout=layout, step_size=step_size):
+                scores = model.predict(chunk.X, chunk.mask).astype(np.float32)
+                file_path, _, tree_name = chunk.source.rpartition(":")
+                name = tree_name if not friend else f"{tree_name}_{branch}"
+                arrays: dict[str, object] = {branch: scores}
+                if not friend:
+                    arrays = _copy_branches(file_path, tree_name, chunk.entries) | arrays
+                if name not in trees:
+                    trees[name] = out.mktree(name, {k: _branch_type(v) for k, v in arrays.items()})
+                trees[name].extend(arrays)
+        os.replace(tmp, output)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return output
+
+
+def _copy_branches(file_path: str, tree_name: str, entries: np.ndarray) -> dict[str, object]:
+    import uproot
+
+    with uproot.open(file_path) as f:
+        tree = f[tree_name]
+        arrays = tree.arrays(entry_start=int(entries[0]), entry_stop=int(entries[-1]) + 1)
+    return {name: arrays[name] for name in arrays.fields}
+
+
+def _branch_type(value):
+    import awkward as ak
+
+    if isinstance(value, np.ndarray):
+        return value.dtype if value.ndim == 1 else ak.from_numpy(value).type.content
+    return value.type.content
+
+
+def demo(output_dir: str | Path = "results", data_file: str | Path | None = None,
+         max_epochs: int | None = None, progress: Progress | None = None) -> RunResult:  # fmt: skip
+    """The tutorial job: TMVA_RNN_Classification's LSTM on the shipped sample, 1600 + 1600 training events."""
+    path = Path(data_file) if data_file else _sample_file()
+    options = TUTORIAL_OPTIONS + (f":MaxEpochs={max_epochs}" if max_epochs else "")
+    return train_on_files(
+        {str(path): "sgn"},
+        {str(path): "bkg"},
+        layout="per-step:vars_time{t}",
+        options=options,
+        output_dir=output_dir,
+        title="PyLSTM",
+        job="TMVA_LSTM_Classification",
+        n_train_signal=1600,
+        n_train_background=1600,
+        split_seed=100,
+        progress=progress,
+    )
+
+
+def _sample_file() -> Path:
+    candidates: Sequence[Path] = (
+        Path.cwd() / "data" / "time_data_t10_d30.root",
+        Path(__file__).resolve().parent.parent / "data" / "time_data_t10_d30.root",
+    )
+    for c in candidates:
+        if c.exists():
+            return c
+    raise DataError(
+        "the sample file data/time_data_t10_d30.root was not found; run from the repository "
+        "or make it with: python data/make_sample.py"
+    )
