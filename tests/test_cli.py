@@ -145,3 +145,15 @@ def test_console_script_runs_as_a_process(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 2
     assert proc.stderr.startswith("tmva-lstm: error:") and "Traceback" not in proc.stderr
+
+
+def test_export_onnx_command(demo_dir, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    model_path = demo_dir / "dataset/weights/TMVA_LSTM_Classification_PyLSTM.weights.xml"
+    out = tmp_path / "lstm_model.onnx"
+    assert main(["export-onnx", str(model_path), "--output", str(out), "--batch-size", "4"]) == 0
+    with uproot.open(SAMPLE) as f:
+        X = np.stack([f["bkg"][f"vars_time{t}"].array(library="np", entry_stop=4) for t in range(10)], 1)
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    (score,) = session.run(["score"], {"x": X.astype(np.float32)})
+    np.testing.assert_allclose(score[:, 0], Model.load(model_path).predict(X), atol=1e-5)

@@ -1,0 +1,455 @@
+"""Tests of tmva_lstm.export_onnx: the exported graph scores events as Model.predict does.
+
+Oracles: onnxruntime (an independent C++ implementation of ONNX) and
+onnx.reference.ReferenceEvaluator (the NumPy reference implementation of the ONNX spec);
+TMVA SOFIE's generated C++ where ROOT has SOFIE. Scores are probabilities in [0, 1]: they
+must agree to 1e-5 absolute (float32 networks, float64 sigmoid in Model.predict).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tmva_lstm.errors import DependencyError, ModelFileError, OptionError
+from tmva_lstm.export_onnx import (
+    DEFAULT_OPSET,
+    INPUT_NAME,
+    LENGTH_NAME,
+    OUTPUT_NAME,
+    export_onnx,
+    export_onnx_file,
+    onnx_lstm_weights,
+    to_onnx,
+)
+from tmva_lstm.model import InputTransform, Model
+from tmva_lstm.nn.activations import ACTIVATIONS
+from tmva_lstm.nn.network import Layer, Network
+from tmva_lstm.options import MethodOptions
+
+ATOL = 1e-5
+T, F = 4, 3
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "time_data_t10_d30.root"
+TUTORIAL = "InputLayout=10|30:Layout=LSTM|10|30|10|0|1,RESHAPE|FLAT,DENSE|64|TANH,LINEAR"
+
+# What RModelParser_ONNX registers (tmva/sofie_parsers/src/RModelParser_ONNX.cxx and the
+# Register*Parsers it calls), restricted to what an exporter of ours could want.
+SOFIE_OPS = {
+    "Abs", "Add", "Div", "Exp", "Flatten", "Gemm", "LSTM", "Mul", "Neg", "Relu", "Reshape",
+    "Sigmoid", "Sub", "Tanh", "Transpose",
+}  # fmt: skip
+
+LAYOUTS = {
+    "last-state": "LSTM|5,DENSE|8|TANH,LINEAR",
+    "sequences+flatten": "LSTM|5|0|0|0|1,RESHAPE|FLAT,DENSE|8|TANH,LINEAR",
+    "implicit-flatten": "LSTM|5|0|0|0|1,DENSE|8|TANH,LINEAR",
+    "stacked": "LSTM|6|0|0|0|1,LSTM|4,DENSE|8|TANH,LINEAR",
+    "stacked-sequences": "LSTM|6|0|0|0|1,LSTM|4|0|0|0|1,RESHAPE|FLAT,DENSE|8|RELU,LINEAR",
+    "lstm-to-output": "LSTM|5,LINEAR",
+    "dense-only": "DENSE|8|TANH,LINEAR",
+    "flatten-dense": "RESHAPE|FLAT,DENSE|8|SIGMOID,DENSE|4|TANH,LINEAR",
+}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@pytest.fixture(scope="module")
+def onnx():
+    return pytest.importorskip("onnx")
+
+
+@pytest.fixture(scope="module")
+def ort():
+    return pytest.importorskip("onnxruntime")
+
+
+def make_model(
+    layout: str, rng: np.random.Generator, var_transform: str = "N", t: int = T, f: int = F
+) -> tuple[Model, np.ndarray]:
+    """A model with random weights and non-zero biases, and events to score with it."""
+    network = Network.from_layout(layout, t, f)
+    params = network.init_params(rng, "XAVIER", np.float32)
+    for p in params.values():
+        p["b"] += rng.normal(0.0, 0.5, p["b"].shape).astype(np.float32)
+    # Variables far from [-1, 1], so that the transformation matters.
+    X = (rng.normal(size=(11, t, f)) * 4 + 3).astype(np.float32)
+    transform = (
+        InputTransform.fit(var_transform, X) if var_transform != "NONE" else InputTransform()
+    )
+    options = MethodOptions.from_string(f"VarTransform={var_transform}:Layout={layout}")
+    names = [f"v{i}" for i in range(t * f)]
+    return Model(network, params, options, names, transform), X
+
+
+def ort_session(ort, proto_or_path):
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3  # errors only on stderr
+    source = (
+        proto_or_path.SerializeToString()
+        if hasattr(proto_or_path, "SerializeToString")
+        else str(proto_or_path)
+    )
+    return ort.InferenceSession(source, opts, providers=["CPUExecutionProvider"])
+
+
+def run_batched(run, X: np.ndarray, batch_size: int | None, lengths: np.ndarray | None = None):
+    """Scores ``(N,)`` from ``run(feeds) -> score (B, 1)``, in batches of the exported size;
+    the last batch is padded with zero events (length T) whose scores are dropped."""
+    n = len(X)
+    b = n if batch_size is None else batch_size
+    out = []
+    for start in range(0, n, b):
+        xb = X[start : start + b]
+        lb = None if lengths is None else lengths[start : start + b]
+        pad = b - len(xb)
+        if pad:
+            xb = np.concatenate([xb, np.zeros((pad, *X.shape[1:]), X.dtype)])
+            lb = None if lb is None else np.concatenate([lb, np.full(pad, X.shape[1])])
+        feeds = {INPUT_NAME: np.ascontiguousarray(xb, dtype=np.float32)}
+        if lb is not None:
+            feeds[LENGTH_NAME] = lb.astype(np.int32)
+        score = np.asarray(run(feeds))
+        assert score.shape == (b, 1) and score.dtype == np.float32
+        out.append(score[: b - pad, 0])
+    return np.concatenate(out).astype(np.float64)
+
+
+def scores(ort, proto, X, batch_size, lengths=None, reference=True) -> dict[str, np.ndarray]:
+    sess = ort_session(ort, proto)
+    got = {
+        "onnxruntime": run_batched(
+            lambda feeds: sess.run([OUTPUT_NAME], feeds)[0], X, batch_size, lengths
+        )
+    }
+    if reference:
+        from onnx.reference import ReferenceEvaluator
+
+        ref = ReferenceEvaluator(proto)
+        got["ReferenceEvaluator"] = run_batched(
+            lambda feeds: ref.run([OUTPUT_NAME], feeds)[0], X, batch_size, lengths
+        )
+    return got
+
+
+def assert_matches(ours: np.ndarray, got: dict[str, np.ndarray]) -> None:
+    for who, theirs in got.items():
+        np.testing.assert_allclose(
+            theirs, ours, rtol=0, atol=ATOL, err_msg=f"{who} (actual) vs Model.predict (desired)"
+        )
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS.values()), ids=list(LAYOUTS))
+def test_every_layout_scores_like_predict(layout, rng, onnx, ort):
+    model, X = make_model(layout, rng)
+    proto = to_onnx(model, batch_size=None)
+    assert_matches(model.predict(X), scores(ort, proto, X, None))
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_every_dense_activation(activation, rng, onnx, ort):
+    layout = f"LSTM|5,DENSE|8|{activation},DENSE|6|{activation},LINEAR"
+    model, X = make_model(layout, rng)
+    proto = to_onnx(model, batch_size=None)
+    assert_matches(model.predict(X), scores(ort, proto, X, None))
+
+
+@pytest.mark.parametrize("var_transform", ["NONE", "N"])
+def test_input_transformation_is_in_the_graph(var_transform, rng, onnx, ort):
+    model, X = make_model("LSTM|5|0|0|0|1,DENSE|8|TANH,LINEAR", rng, var_transform)
+    proto = to_onnx(model, batch_size=None)
+    ops = [n.op_type for n in proto.graph.node]
+    assert (ops[:2] == ["Sub", "Mul"]) == (var_transform == "N")
+    assert_matches(model.predict(X), scores(ort, proto, X, None))
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 11, None])
+def test_batch_sizes(batch_size, rng, onnx, ort, tmp_path):
+    model, X = make_model("LSTM|6|0|0|0|1,LSTM|4,DENSE|8|TANH,LINEAR", rng)
+    path = export_onnx(model, tmp_path / "model.onnx", batch_size=batch_size)
+    proto = onnx.load(str(path))
+    dims = proto.graph.input[0].type.tensor_type.shape.dim
+    if batch_size is None:
+        assert dims[0].dim_param == "batch"
+    else:
+        assert dims[0].dim_value == batch_size
+    assert_matches(model.predict(X), scores(ort, proto, X, batch_size))
+
+
+@pytest.mark.parametrize("opset", [13, DEFAULT_OPSET])
+def test_opsets(opset, rng, onnx, ort):
+    model, X = make_model("LSTM|5|0|0|0|1,RESHAPE|FLAT,DENSE|8|SOFTSIGN,LINEAR", rng)
+    proto = to_onnx(model, batch_size=None, opset=opset)
+    assert proto.opset_import[0].version == opset
+    assert_matches(model.predict(X), scores(ort, proto, X, None))
+
+
+def test_newest_opset_with_the_reference(rng, onnx):
+    from onnx.reference import ReferenceEvaluator
+
+    newest = onnx.defs.onnx_opset_version()
+    model, X = make_model("LSTM|5,DENSE|8|GAUSS,LINEAR", rng)
+    proto = to_onnx(model, batch_size=None, opset=newest)
+    got = ReferenceEvaluator(proto).run([OUTPUT_NAME], {INPUT_NAME: X})[0][:, 0]
+    assert_matches(model.predict(X), {"ReferenceEvaluator": got.astype(np.float64)})
+
+
+def test_float64_model_exports_float32(rng, onnx, ort):
+    model, X = make_model("LSTM|5,DENSE|8|TANH,LINEAR", rng)
+    model.params = {
+        k: {n: a.astype(np.float64) for n, a in p.items()} for k, p in model.params.items()
+    }
+    proto = to_onnx(model, batch_size=None)
+    assert {t.data_type for t in proto.graph.initializer} <= {
+        onnx.TensorProto.FLOAT,
+        onnx.TensorProto.INT64,
+    }
+    assert_matches(model.predict(X), scores(ort, proto, X, None))
+
+
+@pytest.mark.parametrize(
+    "layout", ["LSTM|5,DENSE|8|TANH,LINEAR", "LSTM|6|0|0|0|1,LSTM|4|0|0|0|1,DENSE|8|GAUSS,LINEAR"]
+)
+def test_sequence_lengths_reproduce_masked_predictions(layout, rng, onnx, ort):
+    model, X = make_model(layout, rng)
+    lengths = np.array([1, 2, 3, 4, 4, 1, 2, 3, 4, 2, 3])
+    mask = np.arange(T) < lengths[:, None]
+    X[~mask] = rng.normal(size=(int((~mask).sum()), F)) * 50  # garbage in the padding
+    model.transform = InputTransform.fit("N", X, mask)
+    ours = model.predict(X, mask)
+    proto = to_onnx(model, batch_size=None, sequence_lengths=True)
+    assert [i.name for i in proto.graph.input] == [INPUT_NAME, LENGTH_NAME]
+    # The ReferenceEvaluator ignores sequence_lens ("TODO" in onnx/reference/ops/op_lstm.py).
+    assert_matches(ours, scores(ort, proto, X, None, lengths, reference=False))
+    # Without lengths, the full-length events still agree; the padded ones do not.
+    plain = scores(ort, to_onnx(model, batch_size=None), X, None, reference=False)["onnxruntime"]
+    full = lengths == T
+    np.testing.assert_allclose(plain[full], ours[full], rtol=0, atol=ATOL)
+    assert np.abs(plain[~full] - ours[~full]).max() > 1e-3
+
+
+def test_tutorial_network_on_the_sample_data(onnx, ort, tmp_path):
+    if not SAMPLE.exists():
+        pytest.skip(f"{SAMPLE} is not there yet (data/make_sample.py writes it)")
+    uproot = pytest.importorskip("uproot")
+    from tmva_lstm.train import train
+
+    branches = [f"vars_time{t}" for t in range(10)]
+    with uproot.open(SAMPLE) as f:
+        sgn, bkg = (
+            np.stack([a[b] for b in branches], axis=1)
+            for a in (
+                f[tree].arrays(branches, library="np", entry_stop=150) for tree in ("sgn", "bkg")
+            )
+        )
+    X = np.concatenate([sgn, bkg]).astype(np.float32)  # (300, 10, 30)
+    y = np.r_[np.ones(len(sgn)), np.zeros(len(bkg))]
+    model = train(X, y, None, f"RandomSeed=1:VarTransform=N:{TUTORIAL}:MaxEpochs=1:Silent")
+    ours = model.predict(X)
+    proto = to_onnx(model, batch_size=None)
+    assert_matches(ours, scores(ort, proto, X, None))
+    # The SOFIE form: batch 1 (the default), written to disk and read back.
+    path = export_onnx(model, tmp_path / "tutorial.onnx")
+    assert_matches(ours[:20], scores(ort, onnx.load(str(path)), X[:20], 1))
+
+
+def test_onnx_lstm_weights_gate_order(rng):
+    H, Fi = 2, 3
+    W = np.arange(Fi * 4 * H, dtype=np.float32).reshape(Fi, 4 * H)
+    U = np.arange(H * 4 * H, dtype=np.float32).reshape(H, 4 * H) + 100
+    b = np.arange(4 * H, dtype=np.float32) + 1000
+    Wo, Ro, Bo = onnx_lstm_weights({"W": W, "U": U, "b": b})
+    assert Wo.shape == (1, 4 * H, Fi) and Ro.shape == (1, 4 * H, H) and Bo.shape == (1, 8 * H)
+    i, f, g, o = (slice(k * H, (k + 1) * H) for k in range(4))
+    for k, ours in enumerate([i, o, f, g]):  # ONNX blocks: i, o, f, c
+        rows = slice(k * H, (k + 1) * H)
+        np.testing.assert_array_equal(Wo[0, rows], W[:, ours].T)
+        np.testing.assert_array_equal(Ro[0, rows], U[:, ours].T)
+        np.testing.assert_array_equal(Bo[0, rows], b[ours])
+    np.testing.assert_array_equal(Bo[0, 4 * H :], 0)
+
+
+# --------------------------------------------------------------------------- the file
+
+
+def test_file_passes_the_checker_and_fits_sofie(rng, onnx, tmp_path):
+    model, _ = make_model(
+        "LSTM|6|0|0|0|1,LSTM|4|0|0|0|1,DENSE|8|SOFTSIGN,DENSE|4|GAUSS,LINEAR", rng
+    )
+    path = export_onnx(model, tmp_path / "model.onnx")
+    assert path == tmp_path / "model.onnx"
+    onnx.checker.check_model(str(path), full_check=True)
+    proto = onnx.load(str(path))
+    assert proto.opset_import[0].domain == "" and proto.opset_import[0].version == DEFAULT_OPSET
+    assert proto.ir_version == onnx.helper.find_min_ir_version_for(list(proto.opset_import))
+
+    (x,) = proto.graph.input
+    (score,) = proto.graph.output
+    assert (x.name, score.name) == (INPUT_NAME, OUTPUT_NAME)
+    assert x.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert score.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert [d.dim_value for d in x.type.tensor_type.shape.dim] == [1, T, F]
+    assert [d.dim_value for d in score.type.tensor_type.shape.dim] == [1, 1]
+
+    # Only operators SOFIE parses, in the forms its parsers read.
+    initializers = {t.name for t in proto.graph.initializer}
+    assert {n.op_type for n in proto.graph.node} <= SOFIE_OPS
+    for node in proto.graph.node:
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        if node.op_type == "Flatten":
+            assert attrs.get("axis", 1) == 1  # ParseReshape never reads Flatten's axis
+        if node.op_type == "Reshape":
+            assert node.input[1] in initializers and not attrs
+        if node.op_type == "LSTM":
+            assert attrs.get("direction", b"forward") == b"forward"  # SOFIE rejects "reverse"
+            assert attrs.get("layout", 0) == 0  # onnxruntime rejects layout=1
+            assert "activations" not in attrs and "clip" not in attrs
+            assert len(node.input) == 4 and node.input[3] in initializers  # B pre-broadcast
+            assert len(node.output) <= 2  # no Y_c
+        if node.op_type == "Gemm":
+            assert attrs == {"transB": 1} and node.input[1] in initializers
+    # Names SOFIE keeps as they are (it strips other characters).
+    names = {
+        n for node in proto.graph.node for n in [*node.input, *node.output] if n
+    } | initializers
+    assert all(re.fullmatch(r"[A-Za-z0-9_]+", n) for n in names)
+    props = {p.key: p.value for p in proto.metadata_props}
+    assert props["input_layout"] == f"{T}|{F}" and props["var_transform"] == "N"
+    assert json.loads(props["variables"]) == model.variable_names
+
+
+def test_export_onnx_file_loads_our_model_file(rng, onnx, ort, tmp_path):
+    model, X = make_model("LSTM|5,DENSE|8|TANH,LINEAR", rng)
+    saved = model.save(tmp_path / "weights" / "model.weights.xml")
+    out = export_onnx_file(saved, tmp_path / "out" / "model.onnx", batch_size=None)
+    assert out == tmp_path / "out" / "model.onnx" and out.is_file()
+    assert_matches(model.predict(X), scores(ort, out, X, None, reference=False))
+
+
+# --------------------------------------------------------------------------- SOFIE
+
+
+def _sofie_parser_or_skip():
+    ROOT = pytest.importorskip(
+        "ROOT", reason="PyROOT is not importable: the SOFIE check needs ROOT"
+    )
+    try:
+        sofie = ROOT.TMVA.Experimental.SOFIE
+        if not hasattr(sofie, "RModelParser_ONNX"):  # a separate library in some builds
+            ROOT.gSystem.Load("libROOTTMVASofieParser")
+        return ROOT, sofie.RModelParser_ONNX
+    except AttributeError:
+        pytest.skip(
+            "ROOT has no TMVA SOFIE ONNX parser (the PyPI wheel has no TMVA; conda-forge's "
+            "ROOT is built without tmva-sofie): the SOFIE check needs ROOT built with "
+            "-Dtmva-sofie=ON"
+        )
+
+
+@pytest.mark.parametrize(
+    ("key", "layout", "batch_size"),
+    [
+        ("last", "LSTM|5,DENSE|8|TANH,LINEAR", 1),
+        ("seq", "LSTM|6|0|0|0|1,LSTM|4|0|0|0|1,RESHAPE|FLAT,DENSE|8|SOFTSIGN,LINEAR", 4),
+    ],
+)
+def test_sofie_generated_code_scores_like_predict(key, layout, batch_size, rng, onnx, tmp_path):
+    ROOT, Parser = _sofie_parser_or_skip()
+    model, X = make_model(layout, rng)
+    stem = f"tmva_lstm_sofie_{key}_{batch_size}"
+    path = export_onnx(model, tmp_path / f"{stem}.onnx", batch_size=batch_size)
+    rmodel = Parser().Parse(str(path))
+    rmodel.Generate()
+    header = tmp_path / f"{stem}.hxx"
+    rmodel.OutputGenerated(str(header))  # writes the weights to {stem}.dat next to it
+    assert ROOT.gInterpreter.Declare(f'#include "{header}"')
+    session = getattr(ROOT, f"TMVA_SOFIE_{stem}").Session(str(header.with_suffix(".dat")))
+
+    def run(feeds):
+        x = np.ascontiguousarray(feeds[INPUT_NAME]).ravel()
+        return np.asarray(session.infer(x), dtype=np.float32).reshape(-1, 1)
+
+    assert_matches(model.predict(X), {"TMVA SOFIE": run_batched(run, X, batch_size)})
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_more_than_one_output_is_refused(rng, onnx, tmp_path):
+    network = Network.from_layout("LSTM|5,LINEAR", T, F, n_outputs=2)
+    model = Model(network, network.init_params(rng), MethodOptions(), ["v"] * (T * F))
+    with pytest.raises(OptionError, match="two-class"):
+        export_onnx(model, tmp_path / "m.onnx")
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("batch_size", [0, -2, 1.5, True, "4"])
+def test_bad_batch_size(batch_size, rng, onnx):
+    model, _ = make_model("LSTM|5,LINEAR", rng)
+    with pytest.raises(OptionError, match="batch_size"):
+        to_onnx(model, batch_size=batch_size)
+
+
+@pytest.mark.parametrize("opset", [12, 10**6, "17"])
+def test_bad_opset(opset, rng, onnx):
+    model, _ = make_model("LSTM|5,LINEAR", rng)
+    with pytest.raises(OptionError, match="opset"):
+        to_onnx(model, opset=opset)
+
+
+def test_unsupported_transformation_activation_and_shapes(rng, onnx):
+    model, _ = make_model("LSTM|5,DENSE|8|TANH,LINEAR", rng)
+    model.transform = InputTransform(kind="G")
+    with pytest.raises(OptionError, match="VarTransform"):
+        to_onnx(model)
+
+    model, _ = make_model("LSTM|5,DENSE|8|TANH,LINEAR", rng)
+    layers = tuple(
+        Layer(la.name, la.kind, la.n_in, la.units, "ELU", la.return_sequences)
+        if la.kind == "DENSE"
+        else la
+        for la in model.network.layers
+    )
+    model.network = Network(layers, T, F)
+    with pytest.raises(OptionError, match="ELU"):
+        to_onnx(model)
+
+    model, _ = make_model("LSTM|5,DENSE|8|TANH,LINEAR", rng)
+    model.params["lstm_0"]["U"] = model.params["lstm_0"]["U"][:, :4]
+    with pytest.raises(ModelFileError, match="lstm_0"):
+        to_onnx(model)
+
+
+def test_sequence_lengths_need_an_lstm_first(rng, onnx):
+    model, _ = make_model("DENSE|8|TANH,LINEAR", rng)
+    with pytest.raises(OptionError, match="LSTM as the first layer"):
+        to_onnx(model, sequence_lengths=True)
+
+
+def test_failure_leaves_an_existing_file_alone(rng, onnx, tmp_path):
+    model, _ = make_model("LSTM|5,LINEAR", rng)
+    target = tmp_path / "model.onnx"
+    target.write_bytes(b"previous")
+    with pytest.raises(OptionError):
+        export_onnx(model, target, batch_size=0)
+    assert target.read_bytes() == b"previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]
+
+
+def test_missing_onnx_gives_the_install_command(rng, monkeypatch, tmp_path):
+    model, _ = make_model("LSTM|5,LINEAR", rng)
+    monkeypatch.setitem(sys.modules, "onnx", None)  # `import onnx` now raises ImportError
+    with pytest.raises(DependencyError, match=re.escape("pip install 'tmva-lstm[onnx]'")) as err:
+        export_onnx(model, tmp_path / "m.onnx")
+    assert isinstance(err.value, ImportError)
+    with pytest.raises(DependencyError, match="tmva-lstm"):
+        export_onnx_file(tmp_path / "no-such-model.xml", tmp_path / "m.onnx")
+    assert not list(tmp_path.iterdir())
