@@ -22,7 +22,8 @@ Layout (TMVA's ``MethodSetup`` schema, so TMVA users recognise it)::
 
 Arrays are stored exactly: the little-endian bytes, base64-encoded, with shape and dtype.
 A SHA-256 checksum over the architecture and every array detects truncation and edits.
-Reading never runs code (no pickle) and refuses any DTD, so no entity is ever expanded.
+Reading never runs code (plain XML and base64 numbers, no serialised objects) and refuses any
+DTD, so no entity is ever expanded.
 Writing is atomic: a temporary file in the same directory, then ``os.replace``.
 """
 
