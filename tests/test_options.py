@@ -106,3 +106,20 @@ def test_layout_widths_and_defaults():
 @pytest.mark.parametrize(("text", "n"), [("20%", 20), ("0.25", 25), ("7", 7), ("0", 0)])
 def test_validation_size_forms(text, n):
     assert parse_validation_size(text, 100) == n
+
+
+def test_macro_option_strings_parse_and_build_the_tutorial_network():
+    """The options the ROOT macros book PyLSTM with (the macros themselves need TMVA)."""
+    import importlib.util
+    from pathlib import Path
+
+    from tmva_lstm.nn.network import Network
+
+    path = Path(__file__).resolve().parent.parent / "macros" / "TMVA_LSTM_Classification.py"
+    spec = importlib.util.spec_from_file_location("macro", path)
+    macro = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(macro)  # imports ROOT only inside main()
+    opts = MethodOptions.from_string(macro.PYLSTM_OPTIONS.format(epochs=20))
+    assert opts.input_layout == (10, 30) and opts.training[0].max_epochs == 20
+    net = Network.from_layout(opts.layout, 10, 30)
+    assert net.to_layout() == "LSTM|10|30|10|0|1,RESHAPE|FLAT,DENSE|64|TANH,DENSE|1|LINEAR"

@@ -5,21 +5,44 @@ The Python API in one screen::
     import tmva_lstm as tl
     data = tl.load("data/time_data_t10_d30.root:sgn", "data/time_data_t10_d30.root:bkg",
                    layout="per-step:vars_time{t}")
-    model = tl.train(data.X, data.y, data.weights, "InputLayout=10|30:Layout=LSTM|10,DENSE|64|TANH,LINEAR")
+    model = tl.train(data.X, data.y, data.weights, "Layout=LSTM|10,DENSE|64|TANH,LINEAR")
     scores = model.predict(data.X)
     model.save("weights/TMVAClassification_PyLSTM.weights.xml")
 
 From TMVA: ``tmva_lstm.tmva.register()``, then ``factory.BookMethod(loader, "PyLSTM", title, options)``.
+
+Names are imported on first use, so ``import tmva_lstm.tmva`` does not load NumPy: that lets
+``tmva_lstm.tmva.pin_blas_threads()`` set the BLAS thread variables before NumPy reads them.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
 __version__ = "0.1.0"
 
-from .errors import TmvaLstmError  # noqa: E402
-from .model import Model  # noqa: E402
-from .options import MethodOptions  # noqa: E402
-from .train import resume, train  # noqa: E402
+_LAZY = {
+    "MethodOptions": "options",
+    "Model": "model",
+    "TmvaLstmError": "errors",
+    "train": "train",
+    "resume": "train",
+}
+
+__all__ = ["__version__", "MethodOptions", "Model", "TmvaLstmError", "load", "load_model", "resume", "train"]
+
+if TYPE_CHECKING:
+    from .errors import TmvaLstmError
+    from .model import Model
+    from .options import MethodOptions
+    from .train import resume, train
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'tmva_lstm' has no attribute {name!r}")
 
 
 def load(*args, **kwargs):
@@ -29,18 +52,8 @@ def load(*args, **kwargs):
     return _load(*args, **kwargs)
 
 
-def load_model(path) -> Model:
+def load_model(path):
     """Read a model file (ours or a TMVA weight file written by PyLSTM)."""
+    from .model import Model
+
     return Model.load(path)
-
-
-__all__ = [
-    "__version__",
-    "MethodOptions",
-    "Model",
-    "TmvaLstmError",
-    "load",
-    "load_model",
-    "resume",
-    "train",
-]

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 from tmva_lstm.errors import DependencyError
 from tmva_lstm.tmva._threads import pin_blas_threads
-from tmva_lstm.tmva.method import METHOD_NAME
+
+METHOD_NAME = "PyLSTM"  # the name to book; importing this package does not import NumPy
 
 __all__ = [
     "METHOD_NAME",

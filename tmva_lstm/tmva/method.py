@@ -52,7 +52,7 @@ __all__ = [
     "tmva_base_options",
 ]
 
-METHOD_NAME = "PyLSTM"
+from tmva_lstm.tmva import METHOD_NAME  # noqa: E402  (one definition)
 WEIGHTS_FORMAT = "tmva_lstm"
 WEIGHTS_FORMAT_VERSION = "1"
 
