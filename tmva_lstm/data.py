@@ -256,6 +256,7 @@ class Dataset:
     variable_names: list[str] | None = None  # T*F names; None gives x[j][k]
     source: str = ""  # where the events came from
     entries: np.ndarray | None = None  # (N,) int64 entry numbers in their own tree
+    n_dropped: int = 0  # events left out for NaN/Inf inputs (non_finite="drop")
 
     def __post_init__(self) -> None:
         self.X = np.asarray(self.X)
@@ -876,8 +877,8 @@ def _check_finite(X: np.ndarray, names: list[str], entries: np.ndarray, where: s
     name = names[t * X.shape[2] + k]
     raise NonFiniteInputError(
         f"input '{name}' is {X[i, t, k]} at entry {entries[i]} of '{where}' "
-        f"({len(np.unique(bad[:, 0]))} events affected); remove these events with a cut or "
-        "fix the ntuple"
+        f"({len(np.unique(bad[:, 0]))} events affected); drop them with NonFinite=DROP "
+        "(non_finite='drop'), remove them with a cut, or fix the ntuple"
     )
 
 
@@ -931,7 +932,12 @@ class _Reader:
         dtype: np.dtype,
         role: str,
         keep_open: bool = False,
+        non_finite: str = "stop",
     ) -> None:
+        if non_finite not in ("stop", "drop"):
+            raise OptionError(f"non_finite must be 'stop' or 'drop', not {non_finite!r}")
+        self.non_finite = non_finite
+        self.dropped = 0  # events dropped for NaN/Inf inputs (non_finite="drop")
         self.refs = _resolve_sources(sources)
         self.description = _describe(sources)
         self.layout = layout
@@ -1233,7 +1239,18 @@ class _Reader:
         else:
             X, mask, lengths, F = _to_sequences(plan, branch_arrays, n, self.dtype, entries, block)
         names = plan.variable_names(F)
-        _check_finite(X, names, entries, where)
+        if self.non_finite == "drop":
+            bad = ~np.isfinite(X).reshape(n, -1).all(axis=1)
+            if bad.any():
+                keep_rows = ~bad
+                self.dropped += int(bad.sum())
+                X, y, w, entries = X[keep_rows], y[keep_rows], w[keep_rows], entries[keep_rows]
+                mask = None if mask is None else mask[keep_rows]
+                lengths = None if lengths is None else lengths[keep_rows]
+                if len(X) == 0:
+                    return None
+        else:
+            _check_finite(X, names, entries, where)
         return Dataset(
             X=X,
             y=y,
@@ -1286,6 +1303,7 @@ def iterate(
     step_size: int | str = "100 MB",
     max_events: int | None = None,
     dtype: Any = np.float32,
+    non_finite: str = "stop",
 ) -> Iterator[Dataset]:
     """Stream ``sources`` as one :class:`Dataset` per chunk of ``step_size``.
 
@@ -1310,6 +1328,7 @@ def iterate(
         max_events=_check_max_events(max_events),
         dtype=_check_dtype(dtype),
         role="input",
+        non_finite=non_finite,
     )
     reader.validate()
     return reader.chunks()
@@ -1326,6 +1345,7 @@ def load(
     step_size: int | str = "100 MB",
     max_events: int | None = None,
     dtype: Any = np.float32,
+    non_finite: str = "stop",
 ) -> Dataset:
     """Read a labelled dataset: signal (y = 1) first, then background (y = 0).
 
@@ -1342,6 +1362,7 @@ def load(
         max_events=_check_max_events(max_events),
         dtype=_check_dtype(dtype),
         keep_open=True,
+        non_finite=non_finite,
     )
     if background is None:
         if class_expr is None:
@@ -1365,7 +1386,9 @@ def load(
             r.validate()
         plans = [next(iter(r.plans.values())) for r in readers]
         _check_same_layout(plans[-1], plans[0])
-        data = _read_all(readers, plans[0], in_place=cut is None and plans[0].F is not None)
+        in_place = cut is None and plans[0].F is not None and non_finite == "stop"
+        data = _read_all(readers, plans[0], in_place=in_place)
+        data.n_dropped = sum(r.dropped for r in readers)
     finally:
         for r in readers:
             r.close()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import math
 import operator
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,14 +125,12 @@ def _convert(key: str, raw: str, typ: type, choices: tuple[str, ...] | None, whe
             return False
         raise OptionError(f"bad value {raw!r} for boolean option {key}{where}; use {key} or !{key}")
     try:
-        if typ is int:
-            number = float(raw)
-            if number != int(number):
-                raise ValueError
-            return int(number)
-        return float(raw)
+        number = float(raw)
+        if not math.isfinite(number) or (typ is int and number != int(number)):
+            raise ValueError
+        return int(number) if typ is int else number
     except ValueError:
-        kind = "an integer" if typ is int else "a number"
+        kind = "an integer" if typ is int else "a finite number"
         raise OptionError(f"bad value {raw!r} for option {key}{where}; expected {kind}") from None
 
 
@@ -249,7 +248,9 @@ def _eval_width(expr: str, n_inputs: int) -> int:
 
     try:
         value = ev(ast.parse(expr, mode="eval"))
-    except (SyntaxError, ValueError, ZeroDivisionError):
+        if not math.isfinite(value):
+            raise ValueError(expr)
+    except (SyntaxError, ValueError, ZeroDivisionError, OverflowError, RecursionError):
         raise OptionError(
             f"bad layer width {expr!r} in Layout; use an integer or a formula in N such as (N+100)*2"
         ) from None

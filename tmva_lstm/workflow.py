@@ -14,6 +14,7 @@ Outputs of :func:`train_on_files` under ``output_dir`` (TMVA's names)::
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -87,6 +88,17 @@ def split_train_test(data, n_train_signal: int = 0, n_train_background: int = 0,
     return data.subset(train_order), data.subset(np.concatenate(test_idx))
 
 
+def _check_fits(model: Model, model_path, data) -> None:
+    """The data must have the (T, F) the model was trained on."""
+    if (data.n_steps, data.n_features) != model.input_layout:
+        T, F = model.input_layout
+        raise DataError(
+            f"model {model_path} was trained on {T} time steps x {F} features, but "
+            f"'{data.source}' gives {data.n_steps} x {data.n_features}; use the model's data "
+            f"layout ({model.data_layout or 'see --layout'}) or the matching model"
+        )
+
+
 def _tree_data(data, scores: np.ndarray, layout):
     from .data import variable_branches
     from .results import TreeData
@@ -157,8 +169,19 @@ def train_on_files(
     opts = options if isinstance(options, MethodOptions) else MethodOptions.from_string(options)
     seq_layout = SequenceLayout.from_string(layout) if isinstance(layout, str) else layout
     data = load(
-        signal, background, layout=seq_layout, cut=cut, weight=weight, class_expr=class_expr
+        signal,
+        background,
+        layout=seq_layout,
+        cut=cut,
+        weight=weight,
+        class_expr=class_expr,
+        non_finite=opts.non_finite.lower(),
     )
+    if data.n_dropped:
+        print(
+            f"tmva-lstm: dropped {data.n_dropped} events with NaN or infinite inputs (NonFinite=DROP)",
+            file=sys.stderr,
+        )
     if opts.input_layout is None:
         opts = opts.replace(input_layout=(data.n_steps, data.n_features))
     train_data, test_data = split_train_test(data, n_train_signal, n_train_background, split_seed)
@@ -214,6 +237,7 @@ def evaluate_on_files(
     if not layout:
         raise OptionError(f"{model_path} records no data layout; give --layout")
     data = load(signal, background, layout=layout, cut=cut, weight=weight, class_expr=class_expr)
+    _check_fits(model, model_path, data)
     scores = model.predict(data.X, data.mask)
     result = evaluate(scores, data.y, data.weights, scores, data.y, data.weights)
     if output_dir is not None:
@@ -266,6 +290,7 @@ def apply_to_files(
         with uproot.recreate(tmp) as out:
             trees: dict[str, object] = {}
             for chunk in iterate(sources, layout=layout, step_size=step_size):
+                _check_fits(model, model_path, chunk)
                 scores = model.predict(chunk.X, chunk.mask).astype(np.float32)
                 file_path, _, tree_name = chunk.source.rpartition(":")
                 name = tree_name if not friend else f"{tree_name}_{branch}"
