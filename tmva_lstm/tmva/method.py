@@ -42,7 +42,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 
 from tmva_lstm.errors import DataError, ModelFileError, OptionError
-from tmva_lstm.tmva import _xml
+from tmva_lstm.tmva import METHOD_NAME, _xml
 
 __all__ = [
     "METHOD_NAME",
@@ -52,7 +52,6 @@ __all__ = [
     "tmva_base_options",
 ]
 
-from tmva_lstm.tmva import METHOD_NAME  # noqa: E402  (one definition)
 WEIGHTS_FORMAT = "tmva_lstm"
 WEIGHTS_FORMAT_VERSION = "1"
 
