@@ -485,7 +485,7 @@ class _OpenTree:
         if not _is_remote(path):
             _check_root_header(path)
         try:
-            self.file = uproot.open(path)
+            self.file = uproot.open(path, array_cache=None)  # stream: keep no chunk
         except FileNotFoundError as err:
             raise InputFileError(f"no such file: '{path}'; check the path") from err
         except (OSError, ValueError, uproot.deserialization.DeserializationError) as err:

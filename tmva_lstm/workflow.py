@@ -310,7 +310,7 @@ def apply_to_files(
 def _copy_branches(file_path: str, tree_name: str, entries: np.ndarray) -> dict[str, object]:
     import uproot
 
-    with uproot.open(file_path) as f:
+    with uproot.open(file_path, array_cache=None) as f:
         tree = f[tree_name]
         arrays = tree.arrays(entry_start=int(entries[0]), entry_stop=int(entries[-1]) + 1)
     return {name: arrays[name] for name in arrays.fields}
