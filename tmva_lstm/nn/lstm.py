@@ -21,23 +21,41 @@ unchanged (``h_t = h_{t-1}``, ``c_t = c_{t-1}``), the output is zero (as PyTorch
 ``return_sequences=False`` the output is the state after the last step, which is the state
 of the last valid step.
 
-How it is made fast (the numbers are the same as the textbook order of operations):
+How it is made fast (the numbers are those of the textbook order of operations):
 
-* the input projection ``x W + b`` of all T steps is one GEMM before the loop;
-* each step is one GEMM ``h_{t-1} U`` plus a handful of whole-block element-wise passes;
+* each step is one GEMM ``z_t = [x_t, 1, h_{t-1}] [W; b; U]``: the step's inputs, a constant
+  one and the previous state sit side by side in one array ``vs (T+1, N, F+1+H)``, so the
+  input projection and the bias cost no extra pass, and ``h_t`` is written straight into the
+  next step's inputs;
 * internally the gate blocks are reordered to (g, i, f, o) so the three sigmoid gates form
   one contiguous block and the three gates scaled by ``dc`` in the backward pass form another;
 * ``sigmoid(z) = 0.5 + 0.5 tanh(z / 2)``, and the 1/2 is folded into the sigmoid columns of
   W, U and b (exact: a power of two), so one ``tanh`` call activates all four gates;
-* in the backward pass every factor that does not depend on the recurrence is computed for
-  all steps at once, and the weight gradients are single GEMMs over all steps.
+* the weight gradients ``[dW; db; dU]`` are one GEMM over all steps, and so is ``dx``;
+* the rest of a step is element-wise. With numba installed, fused compiled kernels
+  (:mod:`tmva_lstm.nn._kernels`) do it in one call per step (two in the forward pass, around
+  NumPy's ``tanh``); without it, or with ``TMVA_LSTM_KERNEL=numpy``, whole-array NumPy passes
+  do it, and the backward factors that do not depend on the recurrence are computed for all
+  steps at once. Both paths do the same arithmetic in the same order: identical results;
+* a call's working arrays (the cache, the backward pass's scratch) are views into one block of
+  memory, and blocks are used again once no view of them is alive, so a training loop does
+  not pay a page fault for every 4 KiB it touches (see :class:`_Recycler`).
 """
 
 from __future__ import annotations
 
+import math
+import os
+import sys
+import threading
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import accumulate, repeat
+from types import ModuleType
 
 import numpy as np
+
+from ..errors import DependencyError
 
 __all__ = [
     "LSTMCache",
@@ -49,54 +67,215 @@ __all__ = [
     "to_tmva",
     "from_tmva",
     "TMVA_XML_TAGS",
+    "KERNELS",
+    "kernel_name",
+    "set_kernel",
 ]
 
 Params = dict[str, np.ndarray]
 
+# --------------------------------------------------------------------------- kernel choice
 
+KERNEL_ENV = "TMVA_LSTM_KERNEL"
+KERNELS = ("auto", "numba", "numpy")
+_UNSET = object()
+_fused: ModuleType | None | object = _UNSET  # the numba kernels, None for NumPy, or not chosen
+
+
+def set_kernel(name: str | None = None) -> None:
+    """Choose what does the element-wise work of a step: ``"numba"`` (fused compiled kernels),
+    ``"numpy"`` (whole-array ufuncs) or ``"auto"`` (numba if it imports, else NumPy).
+
+    ``None`` reads the environment variable ``TMVA_LSTM_KERNEL`` (``auto`` when unset), which
+    is also what happens on first use. Both paths give the same numbers.
+    """
+    global _fused
+    if name is None:
+        name = os.environ.get(KERNEL_ENV, "") or "auto"
+    choice = name.strip().lower()
+    if choice not in KERNELS:
+        raise ValueError(
+            f"unknown LSTM kernel {name!r} (argument or ${KERNEL_ENV}); valid: {', '.join(KERNELS)}"
+        )
+    if choice == "numpy":
+        _fused = None
+        return
+    try:
+        from . import _kernels
+    except ImportError as err:
+        if choice == "numba":
+            raise DependencyError(
+                f"the numba LSTM kernels need numba ({err}): pip install 'tmva-lstm[fast]'"
+            ) from err
+        _fused = None
+    else:
+        _fused = _kernels
+
+
+def _fused_kernels() -> ModuleType | None:
+    """The numba kernels module, or None for the NumPy path (chosen on first use)."""
+    if _fused is _UNSET:
+        set_kernel()
+    return _fused  # type: ignore[return-value]
+
+
+def kernel_name() -> str:
+    """``"numba"`` or ``"numpy"``: what runs the element-wise work now."""
+    return "numpy" if _fused_kernels() is None else "numba"
+
+
+# --------------------------------------------------------------------------- layer
+
+
+@lru_cache(maxsize=32)
 def _internal_order(H: int) -> np.ndarray:
     """Column permutation from the public gate order (i, f, g, o) to the internal (g, i, f, o)."""
     i, f, g, o = (np.arange(k * H, (k + 1) * H) for k in range(4))
-    return np.concatenate([g, i, f, o])
+    perm = np.concatenate([g, i, f, o])
+    perm.flags.writeable = False  # shared between calls
+    return perm
+
+
+@lru_cache(maxsize=32)
+def _public_order(H: int) -> np.ndarray:
+    """The inverse permutation: internal (g, i, f, o) -> public (i, f, g, o)."""
+    inv = np.argsort(_internal_order(H))
+    inv.flags.writeable = False
+    return inv
+
+
+class _Recycler:
+    """Blocks of memory handed out again once nothing refers to them any more.
+
+    A fresh large array costs a page fault per 4 KiB on first touch, and whether the C
+    allocator gives the same pages back on the next call depends on everything else the process
+    allocated: on a virtual machine that is often dearer than the arithmetic. Each call of
+    ``lstm_forward`` and ``lstm_backward`` carves its working arrays out of one block; a block
+    goes back into service when no view of it is alive (its cache was dropped). CPython's
+    reference count tells that exactly: a free block has as many references as ``probe``, an
+    array held only here, counted the same way. At most ``keep`` blocks are remembered.
+    """
+
+    # Reference counts are exact in CPython with the GIL; elsewhere, always allocate afresh.
+    enabled = (
+        sys.implementation.name == "cpython" and getattr(sys, "_is_gil_enabled", lambda: True)()
+    )
+
+    def __init__(self, keep: int = 8):
+        self.keep = keep
+        self.blocks: list[np.ndarray] = []
+        self.probe = [np.empty(0, dtype=np.uint8)]
+        self.lock = threading.Lock()
+
+    def take(self, nbytes: int) -> np.ndarray:
+        """A ``uint8`` block of at least ``nbytes`` that nothing else refers to."""
+        if not self.enabled:
+            return np.empty(nbytes, dtype=np.uint8)
+        with self.lock:
+            *refs, free_refs = [sys.getrefcount(b) for b in self.blocks + self.probe]
+            free = [
+                b
+                for b, n in zip(self.blocks, refs, strict=True)
+                if n == free_refs and b.nbytes >= nbytes
+            ]
+            if free:
+                return min(free, key=lambda b: b.nbytes)
+            block = np.empty(nbytes, dtype=np.uint8)
+            self.blocks.append(block)
+            del self.blocks[: -self.keep]
+            return block
+
+
+_RECYCLER = _Recycler()
+
+
+def _carve(dtype, *shapes: tuple[int, ...]) -> list[np.ndarray]:
+    """Arrays of the given shapes, as views into one recycled block (see :class:`_Recycler`).
+
+    Each view starts on a 64-byte boundary.
+    """
+    itemsize = np.dtype(dtype).itemsize
+    align = 64 // itemsize
+    sizes = [math.prod(s) for s in shapes]
+    starts = list(accumulate((-(-n // align) * align for n in sizes), initial=0))
+    n_items = starts[-1] + align
+    block = _RECYCLER.take(n_items * itemsize)
+    flat = block[: n_items * itemsize].view(dtype)
+    skip = (-flat.ctypes.data % 64) // itemsize  # to the first 64-byte boundary
+    return [
+        flat[skip + a : skip + a + n].reshape(s)
+        for a, n, s in zip(starts[:-1], sizes, shapes, strict=True)
+    ]
 
 
 @dataclass
 class LSTMCache:
     """What ``lstm_backward`` needs from ``lstm_forward``. Internal gate order (g, i, f, o).
 
-    ``xs``: inputs, time-major ``(T, N, F)``; ``acts``: activated gates ``(T, N, 4H)``;
-    ``hs``/``cs``: hidden and cell state ``(T+1, N, H)`` with the initial state at index 0;
-    ``tanh_c``: ``tanh`` of the new cell value at each step ``(T, N, H)``;
-    ``W_t``/``U_t``: unscaled internal weights, transposed ``(4H, F)``/``(4H, H)``;
+    ``vs``: each step's GEMM inputs ``[x_t, 1, h_{t-1}]``, time-major ``(T+1, N, F+1+H)``
+    (row T holds only ``h_T``); ``acts``: activated gates ``(T, N, 4H)``; ``cs``: cell state
+    ``(T+1, N, H)`` with ``c0`` at index 0; ``tanh_c``: ``tanh(c_t)`` ``(T, N, H)``;
+    ``V_t``: unscaled internal ``[W; b; U]`` transposed ``(4H, F+1+H)``;
     ``mask``: time-major ``(T, N)`` booleans or None.
     """
 
-    xs: np.ndarray
+    vs: np.ndarray
     acts: np.ndarray
-    hs: np.ndarray
     cs: np.ndarray
     tanh_c: np.ndarray
-    W_t: np.ndarray
-    U_t: np.ndarray
-    perm: np.ndarray
+    V_t: np.ndarray
     mask: np.ndarray | None
     return_sequences: bool
 
+    @property
+    def hs(self) -> np.ndarray:
+        """Hidden state ``(T+1, N, H)`` with ``h0`` at index 0 (a view into ``vs``)."""
+        H = self.cs.shape[2]
+        return self.vs[:, :, -H:]
 
-def _check_inputs(x: np.ndarray, params: Params) -> tuple[int, int, int, int]:
+
+def _check_inputs(x, params, h0, c0, mask) -> tuple[int, int, int, int]:
     if x.ndim != 3:
         raise ValueError(f"lstm_forward: x must be (N, T, F), got shape {x.shape}")
     N, T, F = x.shape
-    W, U, b = params["W"], params["U"], params["b"]
-    H = U.shape[0]
+    W, U, b = (np.asarray(params[k]) for k in ("W", "U", "b"))
+    H = U.shape[0] if U.ndim == 2 else -1
     if W.shape != (F, 4 * H) or U.shape != (H, 4 * H) or b.shape != (4 * H,):
         raise ValueError(
             f"lstm_forward: parameter shapes W {W.shape}, U {U.shape}, b {b.shape} do not fit "
-            f"F={F}, H={H}; expected W ({F}, {4 * H}), U ({H}, {4 * H}), b ({4 * H},)"
+            f"x {x.shape} (F={F}); expected W ({F}, 4H), U (H, 4H), b (4H,) with H = U.shape[0]"
         )
     if T == 0:
         raise ValueError("lstm_forward: x has no time steps (T = 0)")
+    for name, state in (("h0", h0), ("c0", c0)):
+        if state is not None and np.shape(state) != (N, H):
+            raise ValueError(
+                f"lstm_forward: {name} must be (N, H) = ({N}, {H}), got {np.shape(state)}"
+            )
+    if mask is not None and np.shape(mask) != (N, T):
+        raise ValueError(f"lstm_forward: mask must be (N, T) = ({N}, {T}), got {np.shape(mask)}")
     return N, T, F, H
+
+
+def _gates_forward(a, c_prev, c, keep) -> None:
+    """NumPy twin of ``_kernels.gates_forward``: sigmoid gates in place, new cell ``c``."""
+    H = c.shape[1]
+    s = a[:, H:]
+    s *= 0.5
+    s += 0.5  # i, f, o = sigmoid(z) = 0.5 + 0.5 tanh(z / 2)
+    g, i, f = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H]
+    np.multiply(f, c_prev, out=c)
+    c += i * g  # c_t = f c_{t-1} + i g
+    if keep is not None:
+        np.copyto(c, c_prev, where=~keep[:, None])  # masked: c_t = c_{t-1}
+
+
+def _hidden_forward(a, tanh_c, h_prev, h, keep) -> None:
+    """NumPy twin of ``_kernels.hidden_forward``: ``h = o tanh(c)``."""
+    H = h.shape[1]
+    np.multiply(a[:, 3 * H :], tanh_c, out=h)  # h_t = o tanh(c_t)
+    if keep is not None:
+        np.copyto(h, h_prev, where=~keep[:, None])  # masked: h_t = h_{t-1}
 
 
 def lstm_forward(
@@ -113,78 +292,109 @@ def lstm_forward(
     and the cache for :func:`lstm_backward`. ``h0``/``c0`` are ``(N, H)`` (zeros if None);
     ``mask`` is ``(N, T)`` booleans (valid steps). The dtype follows ``x`` (float32 or float64).
     """
+    x = np.asarray(x)
     dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(np.float64)
-    x = np.asarray(x, dtype=dtype)
-    N, T, F, H = _check_inputs(x, params)
+    x = x.astype(dtype, copy=False)
+    N, T, F, H = _check_inputs(x, params, h0, c0, mask)
     perm = _internal_order(H)
+    K = F + 1 + H  # a step's GEMM inputs [x_t, 1, h_{t-1}]
 
-    # Internal weights: gate order (g, i, f, o); sigmoid columns halved for the tanh form.
-    W = np.asarray(params["W"], dtype=dtype)[:, perm]  # (F, 4H)
-    U = np.asarray(params["U"], dtype=dtype)[:, perm]  # (H, 4H)
-    b = np.asarray(params["b"], dtype=dtype)[perm]  # (4H,)
-    half = np.ones(4 * H, dtype=dtype)
-    half[H:] = 0.5
-    W_half, U_half, b_half = W * half, U * half, b * half
+    # V = [W; b; U], internal gate order (g, i, f, o); sigmoid columns halved for the tanh form.
+    V = np.empty((K, 4 * H), dtype=dtype)
+    V[:F] = np.asarray(params["W"])[:, perm]
+    V[F] = np.asarray(params["b"])[perm]
+    V[F + 1 :] = np.asarray(params["U"])[:, perm]
+    half = np.full(4 * H, 0.5, dtype=dtype)
+    half[:H] = 1.0
+    V_half = V * half  # (K, 4H)
 
-    xs = np.ascontiguousarray(x.transpose(1, 0, 2))  # (T, N, F)
-    acts = np.matmul(xs.reshape(T * N, F), W_half).reshape(T, N, 4 * H)  # (T, N, 4H)
-    acts += b_half
-
-    hs = np.empty((T + 1, N, H), dtype=dtype)
-    cs = np.empty((T + 1, N, H), dtype=dtype)
+    # what the backward pass needs: step inputs, activated gates, cell states, tanh of those
+    vs, acts, cs, tanh_c = _carve(dtype, (T + 1, N, K), (T, N, 4 * H), (T + 1, N, H), (T, N, H))
+    vs[:T, :, :F] = x.transpose(1, 0, 2)  # (T, N, F)
+    vs[T, :, :F] = 0.0  # there is no x_T: row T only holds h_T
+    vs[:, :, F] = 1.0
+    hs = vs[:, :, F + 1 :]  # (T+1, N, H) view: h_{t-1} is an input of step t
     hs[0] = 0.0 if h0 is None else h0
     cs[0] = 0.0 if c0 is None else c0
-    tanh_c = np.empty((T, N, H), dtype=dtype)
-    rec = np.empty((N, 4 * H), dtype=dtype)  # h_{t-1} U for one step
-    ig = np.empty((N, H), dtype=dtype)
-    m_t = None
-    if mask is not None:
-        mask = np.asarray(mask, dtype=bool)
-        if mask.shape != (N, T):
-            raise ValueError(f"lstm_forward: mask must be (N, T) = ({N}, {T}), got {mask.shape}")
-        m_t = np.ascontiguousarray(mask.T)  # (T, N)
-        skip_t = ~m_t[:, :, None]  # (T, N, 1): steps that carry the state
 
-    for t in range(T):
-        a = acts[t]  # (N, 4H): x_t W + b, becomes the activated gates in place
-        np.matmul(hs[t], U_half, out=rec)  # (N, H) @ (H, 4H) -> (N, 4H)
-        a += rec
-        np.tanh(a, out=a)  # g = tanh(z_g); tanh(z/2) for i, f, o
-        s = a[:, H:]
-        s *= 0.5
-        s += 0.5  # i, f, o = sigmoid(z)
-        g, i, f, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
-        c = cs[t + 1]
-        np.multiply(f, cs[t], out=c)
-        np.multiply(i, g, out=ig)
-        c += ig  # c_t = f c_{t-1} + i g
-        np.tanh(c, out=tanh_c[t])
-        np.multiply(o, tanh_c[t], out=hs[t + 1])  # h_t = o tanh(c_t)
-        if m_t is not None:
-            np.copyto(c, cs[t], where=skip_t[t])
-            np.copyto(hs[t + 1], hs[t], where=skip_t[t])
+    m_t = None if mask is None else np.ascontiguousarray(np.asarray(mask, dtype=bool).T)  # (T, N)
+    fused = _fused_kernels()
+    if fused is None:
+        gates_forward, hidden_forward, keep = _gates_forward, _hidden_forward, m_t
+    else:
+        gates_forward, hidden_forward = fused.gates_forward, fused.hidden_forward
+        keep = np.ones((T, N), dtype=bool) if m_t is None else m_t
+
+    rows = repeat(None, T) if keep is None else keep  # (N,) valid rows of each step
+    steps = zip(vs[:T], acts, cs[:-1], cs[1:], tanh_c, hs[:-1], hs[1:], rows, strict=True)
+    for v, a, c_prev, c, tc, h_prev, h, k in steps:  # step t: v = [x_t, 1, h_{t-1}], a = acts[t]
+        np.matmul(v, V_half, out=a)  # (N, K) @ (K, 4H) -> (N, 4H): z_t
+        np.tanh(a, out=a)  # g = tanh(z_g); tanh(z / 2) for i, f, o
+        gates_forward(a, c_prev, c, k)  # i, f, o = sigmoid(z); c_t = f c_{t-1} + i g
+        np.tanh(c, out=tc)
+        hidden_forward(a, tc, h_prev, h, k)  # h_t = o tanh(c_t), into the next step's v
 
     if return_sequences:
-        out = hs[1:]
-        if m_t is not None:
-            out = out * m_t[:, :, None]
-        h = np.ascontiguousarray(out.transpose(1, 0, 2))  # (N, T, H)
+        out = np.ascontiguousarray(hs[1:].transpose(1, 0, 2))  # (T, N, H) -> (N, T, H)
+        if mask is not None:
+            out[~np.asarray(mask, dtype=bool)] = 0.0  # outputs at masked steps are zeros
     else:
-        h = hs[T].copy()  # (N, H)
+        out = hs[T].copy()  # (N, H)
 
     cache = LSTMCache(
-        xs=xs,
+        vs=vs,
         acts=acts,
-        hs=hs,
         cs=cs,
         tanh_c=tanh_c,
-        W_t=np.ascontiguousarray(W.T),
-        U_t=np.ascontiguousarray(U.T),
-        perm=perm,
+        V_t=np.ascontiguousarray(V.T),
         mask=m_t,
         return_sequences=return_sequences,
     )
-    return h, cache
+    return out, cache
+
+
+def _backward_factors(acts, cs, tanh_c, P, Q) -> None:
+    """For the NumPy path: the factors of a step's gradients that do not depend on the
+    recurrence, for all steps at once (same expressions as ``_kernels.step_backward``).
+
+    ``P (T, N, H)`` with ``dc_t = dh_t P + dc_{t+1} f_{t+1}``, and ``Q (T, N, 4H)`` with
+    ``dz = Q * [dc, dc, dc, dh]`` in the internal gate order (g, i, f, o).
+    """
+    H = P.shape[2]
+    g, i = acts[:, :, :H], acts[:, :, H : 2 * H]
+    # h_t = o tanh(c_t) -> dc_t gets dh o (1 - tanh^2 c_t)
+    np.multiply(tanh_c, tanh_c, out=P)
+    np.subtract(1.0, P, out=P)
+    P *= acts[:, :, 3 * H :]
+    # c_t = f c_{t-1} + i g -> dz_g = dc i (1 - g^2), dz_i = dc g s_i', dz_f = dc c_{t-1} s_f'
+    np.multiply(g, g, out=Q[:, :, :H])
+    np.subtract(1.0, Q[:, :, :H], out=Q[:, :, :H])
+    Q[:, :, :H] *= i
+    sig = acts[:, :, H:]
+    dsig = Q[:, :, H:]
+    np.subtract(1.0, sig, out=dsig)
+    dsig *= sig  # sigmoid' = (1 - s) s for i, f, o
+    Q[:, :, H : 2 * H] *= g
+    Q[:, :, 2 * H : 3 * H] *= cs[:-1]
+    Q[:, :, 3 * H :] *= tanh_c  # h_t = o tanh(c_t) -> dz_o = dh tanh(c_t) s_o'
+
+
+def _step_backward(dh_next, dh_ext, dc, f, P, Q, keep, dz, dh) -> None:
+    """NumPy twin of ``_kernels.step_backward``, from the factors ``P[t]``, ``Q[t]``."""
+    N, H = dh.shape
+    np.add(dh_next, dh_ext, out=dh)  # gradient of h_t: from step t+1 and from the output
+    dc_t = dh * P
+    dc_t += dc  # (N, H)
+    np.multiply(
+        Q[:, : 3 * H].reshape(N, 3, H), dc_t[:, None, :], out=dz[:, : 3 * H].reshape(N, 3, H)
+    )
+    np.multiply(Q[:, 3 * H :], dh, out=dz[:, 3 * H :])
+    if keep is None:
+        np.multiply(dc_t, f, out=dc)  # dc_{t-1}
+    else:
+        dz[~keep] = 0.0  # masked step: nothing flows into the weights
+        np.multiply(dc_t, f, out=dc_t)
+        np.copyto(dc, dc_t, where=keep[:, None])  # masked: c_t = c_{t-1}, dc passes through
 
 
 def lstm_backward(dh: np.ndarray, cache: LSTMCache) -> tuple[np.ndarray, Params]:
@@ -193,84 +403,69 @@ def lstm_backward(dh: np.ndarray, cache: LSTMCache) -> tuple[np.ndarray, Params]
     Returns ``dx (N, T, F)`` and ``grads`` with ``W (F, 4H)``, ``U (H, 4H)``, ``b (4H,)``
     (public gate order) and ``h0``, ``c0`` ``(N, H)``.
     """
-    acts, hs, cs, tanh_c = cache.acts, cache.hs, cache.cs, cache.tanh_c
+    acts, cs, tanh_c, vs, m = cache.acts, cache.cs, cache.tanh_c, cache.vs, cache.mask
     T, N, H4 = acts.shape
     H = H4 // 4
-    F = cache.xs.shape[2]
+    K = vs.shape[2]
+    F = K - 1 - H
     dtype = acts.dtype
     dh = np.asarray(dh, dtype=dtype)
+    expected = (N, T, H) if cache.return_sequences else (N, H)
+    if dh.shape != expected:
+        names = "(N, T, H)" if cache.return_sequences else "(N, H)"
+        raise ValueError(f"lstm_backward: dh must be {names} = {expected}, got {dh.shape}")
+
+    fused = _fused_kernels()
+    T_out = T if cache.return_sequences else 1
+    shapes = [(T, N, 4 * H), (T, N, F), (T_out, N, H)]  # dz, dx, dh of the outputs: time-major
+    if fused is None:
+        shapes += [(T, N, H), (T, N, 4 * H)]  # P, Q
+    dz, dx, dh_out, *factors = _carve(dtype, *shapes)
+
+    dh_next = np.zeros((N, H), dtype=dtype)  # gradient of h_t from step t+1
     if cache.return_sequences:
-        if dh.shape != (N, T, H):
-            raise ValueError(f"lstm_backward: dh must be (N, T, H) = ({N}, {T}, {H}), got {dh.shape}")
-        dh_ext = dh.transpose(1, 0, 2)  # (T, N, H) view
-        if cache.mask is not None:
-            dh_ext = dh_ext * cache.mask[:, :, None]  # masked outputs are constant zeros
-    elif dh.shape != (N, H):
-        raise ValueError(f"lstm_backward: dh must be (N, H) = ({N}, {H}), got {dh.shape}")
-
-    g, i = acts[:, :, :H], acts[:, :, H : 2 * H]
-    f, o = acts[:, :, 2 * H : 3 * H], acts[:, :, 3 * H :]
-
-    # Factors that do not depend on the recurrence, for all steps at once.
-    # dc_t = dh_t * o (1 - tanh^2 c_t) + dc_{t+1} f_{t+1}
-    P = tanh_c * tanh_c  # (T, N, H)
-    np.subtract(1.0, P, out=P)
-    P *= o
-    # dz = [dc i (1 - g^2), dc g i (1 - i), dc c_{t-1} f (1 - f), dh tanh(c_t) o (1 - o)]
-    Q = np.empty((T, N, 4 * H), dtype=dtype)  # (T, N, 4H), internal order (g, i, f, o)
-    sig = acts[:, :, H:]
-    dsig = Q[:, :, H:]
-    np.subtract(1.0, sig, out=dsig)
-    dsig *= sig  # s (1 - s) for i, f, o
-    np.multiply(g, g, out=Q[:, :, :H])
-    np.subtract(1.0, Q[:, :, :H], out=Q[:, :, :H])
-    Q[:, :, :H] *= i
-    Q[:, :, H : 2 * H] *= g
-    Q[:, :, 2 * H : 3 * H] *= cs[:-1]
-    Q[:, :, 3 * H :] *= tanh_c
-
-    dz = np.empty((T, N, 4 * H), dtype=dtype)  # gradient of the pre-activations
-    dh_carry = np.zeros((N, H), dtype=dtype)
-    dc_carry = np.zeros((N, H), dtype=dtype)
-    dh_t = np.empty((N, H), dtype=dtype)
-    dc_t = np.empty((N, H), dtype=dtype)
-    m = cache.mask
-    for t in range(T - 1, -1, -1):
-        if cache.return_sequences:
-            np.add(dh_carry, dh_ext[t], out=dh_t)
-        elif t == T - 1:
-            np.add(dh_carry, dh, out=dh_t)
-        else:
-            dh_t[...] = dh_carry
-        np.multiply(dh_t, P[t], out=dc_t)
-        dc_t += dc_carry  # (N, H)
-        z = dz[t]
-        np.multiply(Q[t, :, : 3 * H].reshape(N, 3, H), dc_t[:, None, :], out=z[:, : 3 * H].reshape(N, 3, H))
-        np.multiply(Q[t, :, 3 * H :], dh_t, out=z[:, 3 * H :])
+        # time-major and contiguous: a step's rows then lie side by side, not T*H apart
         if m is None:
-            np.multiply(dc_t, f[t], out=dc_carry)  # dc_{t-1}
-            np.matmul(z, cache.U_t, out=dh_carry)  # (N, 4H) @ (4H, H) -> (N, H): dh_{t-1}
+            np.copyto(dh_out, dh.transpose(1, 0, 2))
+        else:  # masked outputs are constant zeros: their gradient goes nowhere
+            np.multiply(dh.transpose(1, 0, 2), m[:, :, None], out=dh_out)
+    else:  # the output is h_T: dh enters at the last step and nowhere else
+        dh_next[...] = dh
+        dh_out[...] = 0.0  # one block of zeros, used at every step
+
+    if fused is None:
+        P, Q = factors
+        _backward_factors(acts, cs, tanh_c, P, Q)
+        f = acts[:, :, 2 * H : 3 * H]
+        keep = m
+    else:
+        keep = np.ones((T, N), dtype=bool) if m is None else m
+
+    U_t = cache.V_t[:, F + 1 :]  # (4H, H)
+    dc = np.zeros((N, H), dtype=dtype)  # gradient of c_t from step t+1
+    dh_t = np.empty((N, H), dtype=dtype)  # gradient of h_t
+    for t in range(T - 1, -1, -1):
+        k = None if keep is None else keep[t]
+        ext = dh_out[t] if cache.return_sequences else dh_out[0]  # from the output h_t
+        if fused is None:
+            _step_backward(dh_next, ext, dc, f[t], P[t], Q[t], k, dz[t], dh_t)
         else:
-            keep = m[t][:, None]  # (N, 1)
-            z *= keep  # nothing flows into the weights from a masked step
-            np.multiply(dc_t, f[t], out=dc_t)
-            np.copyto(dc_carry, dc_t, where=keep)
-            np.matmul(z, cache.U_t, out=dh_t)  # (N, 4H) @ (4H, H) -> (N, H)
-            np.copyto(dh_carry, dh_t, where=keep)  # masked: dh passes through unchanged
+            fused.step_backward(dh_next, ext, dc, acts[t], cs[t], tanh_c[t], k, dz[t], dh_t)
+        np.matmul(dz[t], U_t, out=dh_next)  # (N, 4H) @ (4H, H) -> (N, H): dh_{t-1}
+        if m is not None:
+            np.copyto(dh_next, dh_t, where=~m[t][:, None])  # masked: h_t = h_{t-1}
 
     dz2 = dz.reshape(T * N, 4 * H)
-    dW = np.matmul(cache.xs.reshape(T * N, F).T, dz2)  # (F, TN) @ (TN, 4H) -> (F, 4H)
-    dU = np.matmul(hs[:-1].reshape(T * N, H).T, dz2)  # (H, TN) @ (TN, 4H) -> (H, 4H)
-    db = dz2.sum(axis=0)  # (4H,)
-    dx = np.matmul(dz2, cache.W_t).reshape(T, N, F)  # (TN, 4H) @ (4H, F) -> (TN, F)
+    dV = np.matmul(vs[:T].reshape(T * N, K).T, dz2)  # (K, TN) @ (TN, 4H) -> (K, 4H): [dW; db; dU]
+    np.matmul(dz2, cache.V_t[:, :F], out=dx.reshape(T * N, F))  # (TN, 4H) @ (4H, F) -> (TN, F)
 
-    inv = np.argsort(cache.perm)  # internal (g, i, f, o) -> public (i, f, g, o)
+    inv = _public_order(H)  # internal (g, i, f, o) -> public (i, f, g, o)
     grads = {
-        "W": np.ascontiguousarray(dW[:, inv]),
-        "U": np.ascontiguousarray(dU[:, inv]),
-        "b": db[inv],
-        "h0": dh_carry,
-        "c0": dc_carry,
+        "W": np.ascontiguousarray(dV[:F, inv]),
+        "U": np.ascontiguousarray(dV[F + 1 :, inv]),
+        "b": dV[F, inv],
+        "h0": dh_next,
+        "c0": dc,
     }
     return np.ascontiguousarray(dx.transpose(1, 0, 2)), grads
 
