@@ -153,7 +153,49 @@ def test_export_onnx_command(demo_dir, tmp_path):
     out = tmp_path / "lstm_model.onnx"
     assert main(["export-onnx", str(model_path), "--output", str(out), "--batch-size", "4"]) == 0
     with uproot.open(SAMPLE) as f:
-        X = np.stack([f["bkg"][f"vars_time{t}"].array(library="np", entry_stop=4) for t in range(10)], 1)
+        X = np.stack(
+            [f["bkg"][f"vars_time{t}"].array(library="np", entry_stop=4) for t in range(10)], 1
+        )
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     (score,) = session.run(["score"], {"x": X.astype(np.float32)})
     np.testing.assert_allclose(score[:, 0], Model.load(model_path).predict(X), atol=1e-5)
+
+
+def test_out_of_core_training_matches_in_memory(tmp_path):
+    """--memmap keeps the inputs in OUTPUT_DIR/inputs.npy; training reads them by index."""
+    from tmva_lstm.data import load
+    from tmva_lstm.train import train
+
+    sources = (f"{SAMPLE}:sgn", f"{SAMPLE}:bkg")
+    on_disk = load(*sources, layout="per-step:vars_time{t}", memmap=tmp_path / "x.npy")
+    in_memory = load(*sources, layout="per-step:vars_time{t}")
+    assert isinstance(on_disk.X.base, np.memmap) or isinstance(on_disk.X, np.memmap)
+    np.testing.assert_array_equal(on_disk.X, in_memory.X)
+    rows = np.random.default_rng(1).permutation(len(in_memory))[:1000]
+    a = train(on_disk.X, on_disk.y, on_disk.weights, SMALL, index=rows)
+    b = train(in_memory.X[rows], in_memory.y[rows], in_memory.weights[rows], SMALL)
+    assert np.array_equal(a.params["lstm_0"]["W"], b.params["lstm_0"]["W"])
+
+    out = tmp_path / "run"
+    args = ["train", "--signal", sources[0], "--background", sources[1], "--layout",
+            "per-step:vars_time{t}", "-o", SMALL, "--n-train-signal", "500",
+            "--n-train-background", "500", "--output-dir", str(out)]  # fmt: skip
+    assert main([*args, "--memmap"]) == 0
+    assert (out / "inputs.npy").stat().st_size > 4000 * 300 * 4
+    with uproot.open(out / "TMVAClassification.root") as f:
+        assert "vars_time0" not in f["dataset/TestTree"].keys()  # no input copies on disk
+        memmap_scores = f["dataset/TestTree"]["PyLSTM"].array(library="np")
+    assert main([*args, "--output-dir", str(tmp_path / "ram")]) == 0
+    with uproot.open(tmp_path / "ram/TMVAClassification.root") as f:
+        np.testing.assert_array_equal(
+            f["dataset/TestTree"]["PyLSTM"].array(library="np"), memmap_scores
+        )
+
+
+def test_memmap_refuses_a_cut(tmp_path):
+    from tmva_lstm.data import load
+    from tmva_lstm.errors import OptionError
+
+    with pytest.raises(OptionError, match="memory map needs every entry"):
+        load(f"{SAMPLE}:sgn", f"{SAMPLE}:bkg", layout="per-step:vars_time{t}",
+             cut="vars_time0[:, 0] > 0", memmap=tmp_path / "x.npy")  # fmt: skip

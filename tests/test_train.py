@@ -114,14 +114,13 @@ def test_early_stopping_keeps_the_best_weights(marker_data):
     assert h.stop_reason == "converged" and len(h.epoch) < 40
     best = int(np.nanargmin(h.val_loss))
     assert h.best_epoch == h.epoch[best]
-    # the kept weights reproduce the best validation loss
-    from tmva_lstm.train import _val_loss
+    # the kept weights reproduce the best validation loss (the last 20% of the 800 events)
+    from tmva_lstm.nn.losses import binary_cross_entropy
 
-    Xv, yv = X[640:800], y[640:800].astype(np.float32)
     w = prepare_weights(y[:800], np.ones(800))[640:]
-    assert _val_loss(m.network, m.params, Xv, yv, w, None) == pytest.approx(
-        h.val_loss[best], rel=1e-6
-    )
+    out = m.logits(X[640:800])[:, 0].astype(np.float64)
+    loss, _ = binary_cross_entropy(out, y[640:800].astype(np.float64), w)
+    assert loss == pytest.approx(h.val_loss[best], rel=1e-5)
 
 
 def test_event_weights_enter_the_loss(marker_data):
@@ -209,3 +208,35 @@ def test_progress_is_quiet_off_terminal_and_a_table_when_verbose(marker_data):
     assert "Train Err." in text and "Val. Err." in text and len(text.splitlines()) == 4
     silent = verbose.replace(silent=True)
     assert not Progress(silent, io.StringIO()).enabled
+
+
+@pytest.mark.parametrize("kind", ["L1", "L2"])
+def test_regularization_term_and_gradient(kind, rng):
+    """TMVA's weight decay: lambda * sum |W| or lambda * sum W^2 over dense weights, and its gradient."""
+    from tmva_lstm.nn.network import Network
+
+    net = Network.from_layout("LSTM|3,DENSE|4|TANH,LINEAR", 5, 2)
+    params = net.init_params(rng, "XAVIER", np.float64)
+    value, grads = net.regularization(params, kind, 0.1)
+    dense_w = [params[k]["W"] for k in ("dense_1", "dense_2")]
+    expected = sum((np.abs(W) if kind == "L1" else W * W).sum() for W in dense_w) * 0.1
+    assert value == pytest.approx(expected) and set(grads) == {"dense_1", "dense_2"}
+    W, eps = params["dense_1"]["W"], 1e-6
+    old = W[0, 0]
+    W[0, 0] = old + eps
+    up, _ = net.regularization(params, kind, 0.1)
+    W[0, 0] = old - eps
+    down, _ = net.regularization(params, kind, 0.1)
+    W[0, 0] = old
+    assert grads["dense_1"][0, 0] == pytest.approx((up - down) / (2 * eps), rel=1e-6)
+
+
+def test_training_with_weight_decay_shrinks_dense_weights(marker_data):
+    (X, y), _ = marker_data
+    free = train(X[:600], y[:600], None, SMALL + ":MaxEpochs=6")
+    decayed = train(
+        X[:600], y[:600], None, SMALL + ":MaxEpochs=6:Regularization=L2:WeightDecay=0.05"
+    )
+    norm = lambda m: float(np.square(m.params["dense_1"]["W"]).sum())  # noqa: E731
+    assert norm(decayed) < 0.8 * norm(free)
+    assert np.isfinite(decayed.history.train_loss).all()

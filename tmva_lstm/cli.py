@@ -93,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--split-seed", type=int, default=100, help="seed of the random train/test split"
     )
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    p.add_argument("--memmap", action="store_true",
+                   help="keep the inputs on disk (OUTPUT_DIR/inputs.npy): samples larger than memory")  # fmt: skip
 
     p = _sub(
         subs,
@@ -152,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
                 options=args.options, output_dir=args.output_dir, title=args.title, job=args.job,
                 cut=args.cut, weight=args.weight, class_expr=args.class_expr,
                 n_train_signal=args.n_train_signal, n_train_background=args.n_train_background,
-                split_seed=args.split_seed, resume_training=args.resume,
+                split_seed=args.split_seed, resume_training=args.resume, memmap=args.memmap,
             )  # fmt: skip
             title = args.title
         else:

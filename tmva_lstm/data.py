@@ -1346,6 +1346,7 @@ def load(
     max_events: int | None = None,
     dtype: Any = np.float32,
     non_finite: str = "stop",
+    memmap: str | os.PathLike | None = None,
 ) -> Dataset:
     """Read a labelled dataset: signal (y = 1) first, then background (y = 0).
 
@@ -1353,6 +1354,8 @@ def load(
     ``weight`` apply to both. ``max_events`` caps each source (after the cut). Raises
     :class:`~tmva_lstm.errors.DataError` when a class ends up empty. Without a cut the
     result is filled in place (one copy of the data in memory, plus one chunk).
+    ``memmap``: a ``.npy`` path; ``X`` is then written there, chunk by chunk, and returned as
+    a ``numpy.memmap``, for inputs larger than memory (no cut, ``non_finite="stop"``).
     """
     layout = _as_layout(layout)
     common: dict[str, Any] = dict(
@@ -1387,7 +1390,12 @@ def load(
         plans = [next(iter(r.plans.values())) for r in readers]
         _check_same_layout(plans[-1], plans[0])
         in_place = cut is None and plans[0].F is not None and non_finite == "stop"
-        data = _read_all(readers, plans[0], in_place=in_place)
+        if memmap is not None and not in_place:
+            raise OptionError(
+                "reading into a memory map needs every entry of the trees (no cut, no dropped "
+                "events); apply the selection when making the ntuple, or read without memmap"
+            )
+        data = _read_all(readers, plans[0], in_place=in_place, memmap=memmap)
         data.n_dropped = sum(r.dropped for r in readers)
     finally:
         for r in readers:
@@ -1409,8 +1417,9 @@ def load(
     return data
 
 
-def _read_all(readers: list[_Reader], plan: _Plan, in_place: bool) -> Dataset:
-    """All chunks of all readers as one Dataset; ``in_place`` fills a preallocated X."""
+def _read_all(readers: list[_Reader], plan: _Plan, in_place: bool, memmap=None) -> Dataset:
+    """All chunks of all readers as one Dataset; ``in_place`` fills a preallocated X
+    (in memory, or in the ``.npy`` file ``memmap``)."""
     out = None
     if in_place:
         counts = [r.expected_events() for r in readers]
@@ -1419,7 +1428,11 @@ def _read_all(readers: list[_Reader], plan: _Plan, in_place: bool) -> Dataset:
                 raise DataError(_empty_message(r, r.role))
         shape = (sum(counts), plan.T, plan.F)
         jagged = plan.layout.kind == "jagged"
-        out = np.zeros(shape, readers[0].dtype) if jagged else np.empty(shape, readers[0].dtype)
+        if memmap is not None:  # a new file reads as zeros: padding needs no pass
+            os.makedirs(os.path.dirname(os.path.abspath(memmap)), exist_ok=True)
+            out = np.lib.format.open_memmap(memmap, mode="w+", dtype=readers[0].dtype, shape=shape)
+        else:
+            out = np.zeros(shape, readers[0].dtype) if jagged else np.empty(shape, readers[0].dtype)
     parts: list[Dataset] = []
     pos = 0
     for r in readers:

@@ -31,19 +31,44 @@ class InputTransform:
     offset: np.ndarray | None = None  # (T, F): subtracted
     scale: np.ndarray | None = None  # (T, F): then multiplied
 
+    @staticmethod
+    def bounds(X: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Per-variable minimum and maximum ``(T, F)`` over the valid entries (+inf/-inf if none)."""
+        valid = np.ones(X.shape[:2], dtype=bool) if mask is None else mask
+        lo = np.where(valid[:, :, None], X, np.inf).min(axis=0).astype(np.float64)  # (T, F)
+        hi = np.where(valid[:, :, None], X, -np.inf).max(axis=0).astype(np.float64)
+        return lo, hi
+
     @classmethod
-    def fit(cls, kind: str, X: np.ndarray, mask: np.ndarray | None = None) -> InputTransform:
+    def from_bounds(cls, kind: str, lo: np.ndarray, hi: np.ndarray, dtype) -> InputTransform:
+        """The transform that maps each variable's [lo, hi] to [-1, 1]."""
         if kind == "NONE":
             return cls()
-        valid = np.ones(X.shape[:2], dtype=bool) if mask is None else mask
-        big = np.finfo(np.float64).max
-        lo = np.where(valid[:, :, None], X, big).min(axis=0).astype(np.float64)  # (T, F)
-        hi = np.where(valid[:, :, None], X, -big).max(axis=0).astype(np.float64)
+        lo, hi = lo.copy(), hi.copy()
         empty = lo > hi  # a step no event reaches
         lo[empty], hi[empty] = -1.0, 1.0
         span = np.where(hi > lo, hi - lo, 1.0)
         offset = lo + 0.5 * (hi - lo)  # the mid-point maps to 0
-        return cls(kind, offset.astype(X.dtype), (2.0 / span).astype(X.dtype))
+        return cls(kind, offset.astype(dtype), (2.0 / span).astype(dtype))
+
+    @classmethod
+    def fit(cls, kind: str, X: np.ndarray, mask: np.ndarray | None = None) -> InputTransform:
+        if kind == "NONE":
+            return cls()
+        return cls.from_bounds(kind, *cls.bounds(X, mask), X.dtype)
+
+    @classmethod
+    def fit_chunks(cls, kind: str, events, n: int, dtype) -> InputTransform:
+        """Fit on the first ``n`` events of a training sample read chunk by chunk
+        (``events.chunks``, as in :mod:`tmva_lstm.train`), for inputs larger than memory."""
+        if kind == "NONE":
+            return cls()
+        T, F = events.X.shape[1:]
+        lo, hi = np.full((T, F), np.inf), np.full((T, F), -np.inf)
+        for pos, x in events.chunks(0, n):
+            c_lo, c_hi = cls.bounds(x, None if events.mask is None else events.mask[pos])
+            lo, hi = np.minimum(lo, c_lo), np.maximum(hi, c_hi)
+        return cls.from_bounds(kind, lo, hi, dtype)
 
     def apply(self, X: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         """``X (N, T, F)`` -> transformed copy (or ``X`` itself for NONE)."""

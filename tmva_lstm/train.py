@@ -120,14 +120,50 @@ def prepare_weights(y: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return w
 
 
+_CHUNK = 8192  # events per pass over X in the checks, the transform fit and the fingerprint
+
+
+@dataclass
+class _Events:
+    """The training sample as rows ``index`` of ``X``, in training order, without a copy of ``X``.
+
+    ``X (N_all, T, F)`` may be a ``numpy.memmap`` larger than memory: it is only read batch by
+    batch. ``y``, ``w`` (float64) and ``mask (M, T)`` are already in training order.
+    """
+
+    X: np.ndarray
+    index: np.ndarray  # (M,) int64
+    y: np.ndarray  # (M,) int64
+    w: np.ndarray  # (M,)
+    mask: np.ndarray | None
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def chunks(self, start: int = 0, stop: int | None = None, size: int = _CHUNK):
+        """``(positions slice, x)`` over the sample, ``size`` events at a time."""
+        stop = len(self) if stop is None else stop
+        for s in range(start, stop, size):
+            e = min(s + size, stop)
+            yield slice(s, e), self.X[self.index[s:e]]
+
+    def batch(self, positions: np.ndarray, transform: InputTransform, dtype):
+        """Transformed inputs ``(B, T, F)`` and mask of the events at ``positions``."""
+        m = None if self.mask is None else self.mask[positions]
+        x = self.X[self.index[positions]].astype(dtype, copy=False)
+        return transform.apply(x, m), m
+
+
 def _check_data(
     X: np.ndarray,
     y: np.ndarray,
     weights: np.ndarray | None,
     mask: np.ndarray | None,
     options: MethodOptions,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-    X = np.asarray(X)
+    index: np.ndarray | None = None,
+) -> _Events:
+    if not isinstance(X, np.ndarray):
+        X = np.asarray(X)
     if X.ndim == 2 and options.input_layout is not None:
         T, F = options.input_layout
         if X.shape[1] != T * F:
@@ -150,39 +186,47 @@ def _check_data(
             f"inputs, labels, weights and mask disagree in length: {len(X)}, {len(y)}, {len(w)}"
             + ("" if mask is None else f", mask {np.shape(mask)}")
         )
+    index = np.arange(len(X)) if index is None else np.asarray(index, dtype=np.int64).reshape(-1)
+    if len(index) and (index.min() < 0 or index.max() >= len(X)):
+        raise DataError(f"the event index must select rows 0..{len(X) - 1} of the inputs")
+    y, w = y[index], w[index]
+    mask = None if mask is None else np.asarray(mask, dtype=bool)[index]
     if not np.isin(y, (0, 1)).all():
         raise DataError("labels must be 1 (signal) or 0 (background)")
+    events = _Events(X, index, y, w, mask)
+    keep = np.ones(len(index), dtype=bool)
     if options.ignore_neg_weights:
-        keep = w >= 0
-        X, y, w = X[keep], y[keep], w[keep]
-        mask = None if mask is None else np.asarray(mask)[keep]
-    bad = ~np.isfinite(X).reshape(len(X), -1).all(axis=1) | ~np.isfinite(w)
-    if bad.any():
-        if options.non_finite == "DROP":
-            keep = ~bad
-            X, y, w = X[keep], y[keep], w[keep]
-            mask = None if mask is None else np.asarray(mask)[keep]
-        else:
-            first = np.flatnonzero(bad)[:5].tolist()
-            raise NonFiniteInputError(
-                f"{int(bad.sum())} training events have NaN or infinite inputs or weights "
-                f"(first entries {first}); fix the inputs or set NonFinite=DROP to drop them"
-            )
+        keep &= w >= 0
+    bad = ~np.isfinite(w)
+    for pos, x in events.chunks():  # X is read in chunks: it may not fit in memory
+        bad[pos] |= ~np.isfinite(x).reshape(len(x), -1).all(axis=1)
+    if bad.any() and options.non_finite != "DROP":
+        first = index[np.flatnonzero(bad)[:5]].tolist()
+        raise NonFiniteInputError(
+            f"{int(bad.sum())} training events have NaN or infinite inputs or weights "
+            f"(first entries {first}); fix the inputs or set NonFinite=DROP to drop them"
+        )
+    keep &= ~bad
+    if not keep.all():
+        events = _Events(X, index[keep], y[keep], w[keep], None if mask is None else mask[keep])
     for cls, name in ((1, "signal"), (0, "background")):
-        if not (y == cls).any():
+        if not (events.y == cls).any():
             raise DataError(f"no {name} events in the training sample; both classes are needed")
-    if not np.any(w != 0):
+    if not np.any(events.w != 0):
         raise DataError("all event weights are zero; check the weight expression")
-    return X, y, w, (None if mask is None else np.asarray(mask, dtype=bool))
+    return events
 
 
-def _fingerprint(*arrays: np.ndarray | None) -> str:
+def _fingerprint(events: _Events) -> str:
+    """SHA-256 of the training sample (inputs in order, labels, weights, mask), read in chunks."""
     h = hashlib.sha256()
-    for a in arrays:
+    for _, x in events.chunks():
+        h.update(np.ascontiguousarray(x).tobytes())
+    for a in (events.y, events.w, events.mask):
         if a is not None:
-            a = np.ascontiguousarray(a)
             h.update(f"{a.dtype}{a.shape}".encode())
-            h.update(a.tobytes())
+            h.update(np.ascontiguousarray(a).tobytes())
+    h.update(f"{events.X.dtype}{events.X.shape[1:]}{len(events)}".encode())
     return h.hexdigest()
 
 
@@ -247,11 +291,11 @@ def _restore_state(model: Model, el: ET.Element, source: str) -> _State:
             "has_uint32": int(el.get("RngHasUint32", "")),
             "uinteger": int(el.get("RngUinteger", "")),
         }
+        best_el, opt_el = el.find("Best"), el.find("Optimizer")
         best = unflatten_params(
-            {a.get("Name", ""): array_from_element(a, source) for a in el.find("Best") or []}
+            {a.get("Name", ""): array_from_element(a, source) for a in best_el.iter("Array")}
         )
-        opt_el = el.find("Optimizer")
-        opt_state = {a.get("Name", ""): array_from_element(a, source) for a in (opt_el or [])}
+        opt_state = {a.get("Name", ""): array_from_element(a, source) for a in opt_el.iter("Array")}
         return _State(
             params=model.params,
             best=best,
@@ -265,23 +309,26 @@ def _restore_state(model: Model, el: ET.Element, source: str) -> _State:
             finished=el.get("Finished") == "1",
             data_id=el.get("DataId", ""),
         )
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, AttributeError) as err:
         raise ModelFileError(f"{source}: the training state is malformed ({err})") from None
 
 
 # --------------------------------------------------------------------------- the loop
 
 
-def _val_loss(net: Network, params: Params, X, y, w, mask, batch: int = 2048) -> float:
-    if len(X) == 0:
+def _val_loss(net, params, events: _Events, w, transform, dtype, start: int, batch: int = 2048):
+    """Weighted mean cross-entropy over the events from ``start`` to the end (validation)."""
+    n = len(events) - start
+    if n <= 0:
         return math.nan
     total = 0.0
-    for s in range(0, len(X), batch):
-        m = None if mask is None else mask[s : s + batch]
-        out = net.logits(params, X[s : s + batch], m)[:, 0]
-        loss, _ = binary_cross_entropy(out, y[s : s + batch].astype(out.dtype), w[s : s + batch])
+    for s in range(start, len(events), batch):
+        pos = np.arange(s, min(s + batch, len(events)))
+        x, m = events.batch(pos, transform, dtype)
+        out = net.logits(params, x, m)[:, 0]
+        loss, _ = binary_cross_entropy(out, events.y[pos].astype(out.dtype), w[pos])
         total += loss * len(out)
-    return total / len(X)
+    return total / n
 
 
 def train(
@@ -291,6 +338,7 @@ def train(
     options: MethodOptions | str | None = None,
     *,
     mask: np.ndarray | None = None,
+    index: np.ndarray | None = None,
     variable_names: list[str] | None = None,
     checkpoint: str | Path | None = None,
     progress: Progress | None = None,
@@ -302,15 +350,17 @@ def train(
     ``y (N,)``: 1 signal, 0 background; ``weights (N,)``: event weights (ones if None);
     ``mask (N, T)``: valid steps of variable-length sequences. ``X`` may also be
     ``(N, T*F)`` in TMVA's variable order (time step major) with ``InputLayout`` set.
+    ``index``: the rows of ``X`` to train on, in training order (default: all, in order);
+    ``X`` is never copied, so it can be a ``numpy.memmap`` larger than memory (see
+    ``tmva_lstm.data.load(..., memmap=...)``): it is read batch by batch.
     ``checkpoint``: a path written after every epoch, for :func:`resume`.
     Returns the trained :class:`~tmva_lstm.model.Model` with the best validation weights.
     """
     if not isinstance(options, MethodOptions):
         options = MethodOptions.from_string(options or "")
-    X, y, w, mask = _check_data(X, y, weights, mask, options)
+    events = _check_data(X, y, weights, mask, options, index)
     dtype = np.dtype(dtype or default_dtype())
-    X = X.astype(dtype, copy=False)
-    N, T, F = X.shape
+    N, (T, F) = len(events), events.X.shape[1:]
     seed = options.random_seed or int(np.random.SeedSequence().entropy % (2**31 - 1)) + 1
     rng = np.random.default_rng(seed)
     network = Network.from_layout(options.layout, T, F)
@@ -324,14 +374,12 @@ def train(
         raise DataError(
             f"{len(names)} variable names for {T * F} inputs ({T} steps x {F} features)"
         )
-    n_train = N - parse_validation_size(options.validation_size, N)
-    transform = InputTransform.fit(
-        options.var_transform, X[:n_train], None if mask is None else mask[:n_train]
-    )
+    n_train = max(N - parse_validation_size(options.validation_size, N), 0)
+    transform = InputTransform.fit_chunks(options.var_transform, events, n_train, dtype)
     model = Model(network, params, options, names, transform, History(seed=seed))
     state = _State(params=params, best=_copy(params), history=model.history, rng=rng)
-    state.data_id = _fingerprint(X, y, w, mask)
-    return _run(model, state, X, y, w, mask, checkpoint, progress, on_epoch)
+    state.data_id = _fingerprint(events)
+    return _run(model, state, events, checkpoint, progress, on_epoch)
 
 
 def resume(
@@ -341,6 +389,7 @@ def resume(
     weights: np.ndarray | None = None,
     *,
     mask: np.ndarray | None = None,
+    index: np.ndarray | None = None,
     progress: Progress | None = None,
     on_epoch: Callable[[int], None] | None = None,
 ) -> Model:
@@ -354,14 +403,13 @@ def resume(
         )
     model = model_from_element(model_el, source)
     state = _restore_state(model, state_el, source)
-    X, y, w, mask = _check_data(X, y, weights, mask, model.options)
-    X = X.astype(model.dtype, copy=False)
-    if _fingerprint(X, y, w, mask) != state.data_id:
+    events = _check_data(X, y, weights, mask, model.options, index)
+    if _fingerprint(events) != state.data_id:
         raise DataError(
             f"{source}: the data differ from those the training started on; resume needs the same "
             "events in the same order"
         )
-    return _run(model, state, X, y, w, mask, Path(checkpoint), progress, on_epoch)
+    return _run(model, state, events, Path(checkpoint), progress, on_epoch)
 
 
 def _save_checkpoint(path: Path | None, model: Model, state: _State) -> None:
@@ -371,25 +419,26 @@ def _save_checkpoint(path: Path | None, model: Model, state: _State) -> None:
         save_model(model, path, title="checkpoint", extra=_state_element(state))
 
 
-def _run(model, state, X, y, w, mask, checkpoint, progress, on_epoch) -> Model:
+def _run(model, state, events: _Events, checkpoint, progress, on_epoch) -> Model:
     # Overflow in a diverging run is detected by the finiteness checks below, not by warnings.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        return _loop(model, state, X, y, w, mask, checkpoint, progress, on_epoch)
+        return _loop(model, state, events, checkpoint, progress, on_epoch)
 
 
-def _loop(model, state, X, y, w, mask, checkpoint, progress, on_epoch) -> Model:
-    options, net = model.options, model.network
+def _loop(model, state, events: _Events, checkpoint, progress, on_epoch) -> Model:
+    options, net, transform, dtype = model.options, model.network, model.transform, model.dtype
     progress = progress or Progress(options)
     checkpoint = None if checkpoint is None else Path(checkpoint)
-    N = len(X)
+    N = len(events)
     n_val = parse_validation_size(options.validation_size, N)
     n_train = N - n_val
-    w = prepare_weights(y, w)
-    Xn = model.transform.apply(X, mask)
-    tr, va = slice(0, n_train), slice(n_train, N)
-    m_tr = None if mask is None else mask[tr]
-    m_va = None if mask is None else mask[va]
-    y_f = y.astype(X.dtype)
+    if n_train <= 0:
+        raise OptionError(
+            f"ValidationSize={options.validation_size} leaves no training events out of {N}; "
+            "lower it (e.g. ValidationSize=20%)"
+        )
+    w = prepare_weights(events.y, events.w)
+    y_f = events.y.astype(dtype)
 
     while state.phase < len(options.training) and not state.finished:
         phase = options.training[state.phase]
@@ -404,7 +453,8 @@ def _loop(model, state, X, y, w, mask, checkpoint, progress, on_epoch) -> Model:
             optimizer.load_state_dict(state.optimizer_state)
         if state.phase_epoch == 0:  # the phase starts: validation loss of the starting weights
             reg0, _ = net.regularization(state.params, phase.regularization, phase.weight_decay)
-            state.min_val = _val_loss(net, state.params, Xn[va], y_f[va], w[va], m_va) + reg0
+            val0 = _val_loss(net, state.params, events, w, transform, dtype, n_train)
+            state.min_val = val0 + reg0
             state.conv = 0
         progress.header(n_train, n_val, state.phase, len(options.training))
         n_batches = n_train // phase.batch_size
@@ -416,8 +466,8 @@ def _loop(model, state, X, y, w, mask, checkpoint, progress, on_epoch) -> Model:
             losses = []
             for b in range(n_batches):
                 idx = np.sort(order[b * phase.batch_size : (b + 1) * phase.batch_size])
-                xb, yb, wb = Xn[tr][idx], y_f[tr][idx], w[tr][idx]
-                mb = None if m_tr is None else m_tr[idx]
+                xb, mb = events.batch(idx, transform, dtype)  # positions < n_train
+                yb, wb = y_f[idx], w[idx]
                 out, caches = net.forward(state.params, xb, mb)
                 loss, dz = binary_cross_entropy(out[:, 0], yb, wb)
                 grads = net.backward(state.params, dz[:, None], caches)
@@ -425,7 +475,7 @@ def _loop(model, state, X, y, w, mask, checkpoint, progress, on_epoch) -> Model:
                     state.params, phase.regularization, phase.weight_decay
                 )
                 for layer, g in reg_grads.items():
-                    grads[layer]["W"] += g.astype(X.dtype, copy=False)
+                    grads[layer]["W"] += g.astype(dtype, copy=False)
                 flat_grads = flatten_params(grads)
                 norm = math.sqrt(sum(float(np.vdot(g, g)) for g in flat_grads.values()))
                 if not (math.isfinite(loss) and math.isfinite(norm)):
@@ -442,7 +492,7 @@ def _loop(model, state, X, y, w, mask, checkpoint, progress, on_epoch) -> Model:
             val = math.nan
             if state.phase_epoch % phase.test_repetitions == 0 and n_val > 0:
                 reg, _ = net.regularization(state.params, phase.regularization, phase.weight_decay)
-                val = _val_loss(net, state.params, Xn[va], y_f[va], w[va], m_va) + reg
+                val = _val_loss(net, state.params, events, w, transform, dtype, n_train) + reg
                 if not math.isfinite(val):
                     _diverged(model, state, checkpoint, val, math.nan)
                 if val < state.min_val:

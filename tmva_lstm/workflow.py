@@ -5,6 +5,7 @@ These are the functions behind the ``tmva-lstm`` command; they are part of the P
 Outputs of :func:`train_on_files` under ``output_dir`` (TMVA's names)::
 
     <job>.root                                   TestTree, TrainTree, Method_PyLSTM/<title>/ histograms
+    inputs.npy                                   with memmap=True only: the inputs, on disk
     <dataset>/weights/<job>_<title>.weights.xml  the model (TMVA-style weight file)
     <dataset>/weights/<job>_<title>.checkpoint.xml  the last epoch's training state (for --resume)
     roc.png, roc.pdf                             background rejection vs signal efficiency
@@ -29,6 +30,7 @@ from .train import Progress, resume, train
 
 __all__ = [
     "RunResult",
+    "split_indices",
     "split_train_test",
     "train_on_files",
     "evaluate_on_files",
@@ -60,13 +62,15 @@ class RunResult:
         return self.evaluation.roc_integral
 
 
-def split_train_test(data, n_train_signal: int = 0, n_train_background: int = 0, seed: int = 100):
-    """TMVA's ``SplitMode=Random`` split of a labelled Dataset into (train, test).
+def split_indices(
+    y: np.ndarray, n_train_signal: int = 0, n_train_background: int = 0, seed: int = 100
+):
+    """TMVA's ``SplitMode=Random`` split: ``(train_order, test_index)`` row numbers.
 
     ``n_train_*`` events of each class go to training, the rest to testing; 0 means half of
-    the class (TMVA's default). The training sample is then mixed randomly, so its tail (the
-    validation set) holds both classes. The events chosen are not TMVA's (it draws with
-    TRandom3), but the rule is.
+    the class (TMVA's default). The training rows are then mixed randomly, so the tail of the
+    training sample (the validation set) holds both classes. The events chosen are not TMVA's
+    (it draws with TRandom3), but the rule is.
     """
     rng = np.random.default_rng(seed)
     train_idx, test_idx = [], []
@@ -74,7 +78,7 @@ def split_train_test(data, n_train_signal: int = 0, n_train_background: int = 0,
         (1, n_train_signal, "signal"),
         (0, n_train_background, "background"),
     ):
-        idx = np.flatnonzero(data.y == cls)
+        idx = np.flatnonzero(y == cls)
         n = n_train or len(idx) // 2
         if n >= len(idx):
             raise OptionError(
@@ -84,8 +88,13 @@ def split_train_test(data, n_train_signal: int = 0, n_train_background: int = 0,
         idx = rng.permutation(idx)
         train_idx.append(idx[:n])
         test_idx.append(np.sort(idx[n:]))
-    train_order = rng.permutation(np.concatenate(train_idx))
-    return data.subset(train_order), data.subset(np.concatenate(test_idx))
+    return rng.permutation(np.concatenate(train_idx)), np.concatenate(test_idx)
+
+
+def split_train_test(data, n_train_signal: int = 0, n_train_background: int = 0, seed: int = 100):
+    """:func:`split_indices` applied to a Dataset: ``(train, test)`` Datasets (copies)."""
+    train_order, test_index = split_indices(data.y, n_train_signal, n_train_background, seed)
+    return data.subset(train_order), data.subset(test_index)
 
 
 def _check_fits(model: Model, model_path, data) -> None:
@@ -99,24 +108,32 @@ def _check_fits(model: Model, model_path, data) -> None:
         )
 
 
-def _tree_data(data, scores: np.ndarray, layout):
+def _predict_rows(model: Model, data, rows: np.ndarray, chunk: int = 8192) -> np.ndarray:
+    """Scores of ``data``'s events ``rows``, read chunk by chunk (``data.X`` may be on disk)."""
+    out = np.empty(len(rows))
+    for s in range(0, len(rows), chunk):
+        r = rows[s : s + chunk]
+        out[s : s + chunk] = model.predict(data.X[r], None if data.mask is None else data.mask[r])
+    return out
+
+
+def _tree_data(data, rows: np.ndarray, scores: np.ndarray, layout, with_variables: bool):
     from .data import variable_branches
     from .results import TreeData
 
+    variables = variable_branches(data.subset(rows), layout) if with_variables else {}
     return TreeData(
-        scores=scores,
-        labels=data.y,
-        weights=data.weights,
-        variables=variable_branches(data, layout),
+        scores=scores, labels=data.y[rows], weights=data.weights[rows], variables=variables
     )
 
 
-def _write_outputs(model, title, job, dataset, output_dir, train_data, test_data, layout, files):
+def _write_outputs(model, title, job, dataset, output_dir, data, train_rows, test_rows, layout,
+                   files, with_variables=True):  # fmt: skip
     from .evaluate import roc_curve
     from .results import plot_roc, write_summary, write_tmva_file
 
-    train_scores = model.predict(train_data.X, train_data.mask)
-    test_scores = model.predict(test_data.X, test_data.mask)
+    train_scores = _predict_rows(model, data, train_rows)
+    test_scores = _predict_rows(model, data, test_rows)
     h = model.history
     history = {"train_loss": h.train_loss, "val_loss": h.val_loss}
     files["output"] = output_dir / f"{job}.root"
@@ -124,14 +141,14 @@ def _write_outputs(model, title, job, dataset, output_dir, train_data, test_data
         files["output"],
         title=title,
         dataset=dataset,
-        test=_tree_data(test_data, test_scores, layout),
-        train=_tree_data(train_data, train_scores, layout),
+        test=_tree_data(data, test_rows, test_scores, layout, with_variables),
+        train=_tree_data(data, train_rows, train_scores, layout, with_variables),
         history=history,
         weight_file_name=str(files.get("model", "")) or None,
     )
     curves = [
-        ("test", *roc_curve(test_scores, test_data.y, test_data.weights)),
-        ("train", *roc_curve(train_scores, train_data.y, train_data.weights)),
+        ("test", *roc_curve(test_scores, data.y[test_rows], data.weights[test_rows])),
+        ("train", *roc_curve(train_scores, data.y[train_rows], data.weights[train_rows])),
     ]
     try:
         for path in plot_roc(output_dir / "roc", curves, title=f"{title}: ROC curve"):
@@ -161,9 +178,14 @@ def train_on_files(
     n_train_background: int = 0,
     split_seed: int = 100,
     resume_training: bool = False,
+    memmap: bool = False,
     progress: Progress | None = None,
 ) -> RunResult:
-    """Read the ntuples, split, train (or resume), test, evaluate and write every output."""
+    """Read the ntuples, split, train (or resume), test, evaluate and write every output.
+
+    ``memmap=True`` keeps the inputs on disk (``<output_dir>/inputs.npy``) instead of in
+    memory, for samples larger than memory; TestTree and TrainTree then hold no input variables.
+    """
     from .data import SequenceLayout, load
 
     opts = options if isinstance(options, MethodOptions) else MethodOptions.from_string(options)
@@ -176,6 +198,7 @@ def train_on_files(
         weight=weight,
         class_expr=class_expr,
         non_finite=opts.non_finite.lower(),
+        memmap=Path(output_dir) / "inputs.npy" if memmap else None,
     )
     if data.n_dropped:
         print(
@@ -184,7 +207,7 @@ def train_on_files(
         )
     if opts.input_layout is None:
         opts = opts.replace(input_layout=(data.n_steps, data.n_features))
-    train_data, test_data = split_train_test(data, n_train_signal, n_train_background, split_seed)
+    train_rows, test_rows = split_indices(data.y, n_train_signal, n_train_background, split_seed)
 
     output_dir = Path(output_dir)
     weights_dir = output_dir / dataset / "weights"
@@ -192,18 +215,21 @@ def train_on_files(
         "model": weights_dir / f"{job}_{title}.weights.xml",
         "checkpoint": weights_dir / f"{job}_{title}.checkpoint.xml",
     }
-    args = (train_data.X, train_data.y, train_data.weights)
+    args = (data.X, data.y, data.weights)  # the training rows are chosen by index: no copy
     if resume_training:
         if not files["checkpoint"].exists():
             raise DataError(
                 f"no checkpoint {files['checkpoint']} to resume from; run without --resume first"
             )
-        model = resume(files["checkpoint"], *args, mask=train_data.mask, progress=progress)
+        model = resume(
+            files["checkpoint"], *args, mask=data.mask, index=train_rows, progress=progress
+        )
     else:
         model = train(
             *args,
             opts,
-            mask=train_data.mask,
+            mask=data.mask,
+            index=train_rows,
             variable_names=data.variable_names,
             checkpoint=files["checkpoint"],
             progress=progress,
@@ -211,8 +237,9 @@ def train_on_files(
     model.data_layout = str(seq_layout)
     model.save(files["model"], title=title)
     evaluation = _write_outputs(
-        model, title, job, dataset, output_dir, train_data, test_data, seq_layout, files
-    )
+        model, title, job, dataset, output_dir, data, train_rows, test_rows, seq_layout, files,
+        with_variables=not memmap,
+    )  # fmt: skip
     return RunResult(model, evaluation, files)
 
 
