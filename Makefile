@@ -27,6 +27,9 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/lstm.py
+	$(BIN)/python bench/read.py
+	$(BIN)/python bench/apply.py
+	$(BIN)/python bench/train_memmap.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check tmva_lstm tests bench data macros
