@@ -283,3 +283,42 @@ def test_model_reader_fuzz(model_bytes, data, tmp_path_factory):
         Model.load(path)
     except TmvaLstmError:
         pass  # our error class, with a message; anything else fails the test
+
+
+def test_object_branch_is_refused_with_its_type(tmp_path):
+    """A branch holding objects (here std::map, written with PyROOT) cannot be a sequence."""
+    import warnings
+
+    from tmva_lstm.data import load
+    from tmva_lstm.errors import DataError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ROOT = pytest.importorskip("ROOT", reason="needs PyROOT to write an object branch")
+    path = str(tmp_path / "objects.root")
+    f = ROOT.TFile(path, "RECREATE")
+    tree = ROOT.TTree("t", "t")
+    obj = ROOT.std.map["int", "float"]()
+    tree.Branch("obj", obj)
+    x = ROOT.std.vector["float"]()
+    tree.Branch("x", x)
+    for i in range(4):
+        obj.clear()
+        obj[i] = 1.0
+        x.clear()
+        x.push_back(float(i))
+        tree.Fill()
+    f.Write()
+    f.Close()
+    for layout in ("array:obj", "jagged:obj:max=3", "per-step:obj{t}"):
+        with pytest.raises((DataError, TmvaLstmError)) as err:
+            load(f"{path}:t", f"{path}:t", layout=layout)
+        assert "obj" in str(err.value) and "\n" not in str(err.value), str(err.value)
+
+
+def test_validation_size_that_leaves_no_training_events():
+    X, y, _ = _xy(100)
+    with pytest.raises(OptionError, match="ValidationSize=100 leaves no training events"):
+        train(X, y, None, "Layout=LSTM|3,LINEAR:ValidationSize=100:BatchSize=10")
+    with pytest.raises(OptionError, match="5 training events left after ValidationSize=95%"):
+        train(X, y, None, "Layout=LSTM|3,LINEAR:ValidationSize=95%:BatchSize=10")
