@@ -84,6 +84,8 @@ def test_known_keys_include_training_and_alias():
         ("Layout=LSTM|10|0|0|1,LINEAR", "rememberState=1"),
         ("Layout=DENSE|64|TANHH,LINEAR", "did you mean 'TANH'"),
         ("ValidationSize=abc", "bad ValidationSize"),
+        ("ValidationSize=inf", "bad ValidationSize"),  # found by the fuzzer: was OverflowError
+        ("ValidationSize=nan%", "bad ValidationSize"),
         ("!Layout", "option Layout needs a value"),
         ("WeightDecay", "needs a value"),
     ],

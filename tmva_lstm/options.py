@@ -176,11 +176,10 @@ def parse_validation_size(text: str, n_events: int) -> int:
     """TMVA's ``ValidationSize``: ``"20%"``, a fraction ``0.2`` (< 1) or a count ``100``."""
     raw = str(text).strip()
     try:
-        if raw.endswith("%"):
-            n = int(n_events * float(raw[:-1]) / 100.0)
-        else:
-            value = float(raw)
-            n = int(n_events * value) if value < 1 else int(value)
+        value = float(raw[:-1]) / 100.0 if raw.endswith("%") else float(raw)
+        if not math.isfinite(value):
+            raise ValueError(raw)
+        n = int(n_events * value) if raw.endswith("%") or value < 1 else int(value)
     except ValueError:
         raise OptionError(
             f"bad ValidationSize {raw!r}; use a percentage ('20%'), a fraction (0.2) or a count (100)"
