@@ -378,7 +378,8 @@ def train(
     transform = InputTransform.fit_chunks(options.var_transform, events, n_train, dtype)
     model = Model(network, params, options, names, transform, History(seed=seed))
     state = _State(params=params, best=_copy(params), history=model.history, rng=rng)
-    state.data_id = _fingerprint(events)
+    if checkpoint is not None:  # only resume() compares it: no extra pass over X otherwise
+        state.data_id = _fingerprint(events)
     return _run(model, state, events, checkpoint, progress, on_epoch)
 
 
