@@ -164,7 +164,7 @@ def test_export_onnx_command(demo_dir, tmp_path):
 def test_out_of_core_training_matches_in_memory(tmp_path):
     """--memmap keeps the inputs in OUTPUT_DIR/inputs.npy; training reads them by index."""
     from tmva_lstm.data import load
-    from tmva_lstm.train import train
+    from tmva_lstm.training import train
 
     sources = (f"{SAMPLE}:sgn", f"{SAMPLE}:bkg")
     on_disk = load(*sources, layout="per-step:vars_time{t}", memmap=tmp_path / "x.npy")

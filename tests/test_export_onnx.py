@@ -240,7 +240,7 @@ def test_tutorial_network_on_the_sample_data(onnx, ort, tmp_path):
     if not SAMPLE.exists():
         pytest.skip(f"{SAMPLE} is not there yet (data/make_sample.py writes it)")
     uproot = pytest.importorskip("uproot")
-    from tmva_lstm.train import train
+    from tmva_lstm.training import train
 
     branches = [f"vars_time{t}" for t in range(10)]
     with uproot.open(SAMPLE) as f:

@@ -67,7 +67,7 @@ def test_factory_roc_matches_standalone_on_the_same_events(macro_run):
     import uproot
 
     from tmva_lstm.evaluate import roc_integral
-    from tmva_lstm.train import train
+    from tmva_lstm.training import train
 
     work, roc, module = macro_run
     with uproot.open(work / "TMVA_LSTM_Classification.root") as f:

@@ -13,7 +13,7 @@ from tmva_lstm import modelfile
 from tmva_lstm.errors import ModelFileError
 from tmva_lstm.model import Model
 from tmva_lstm.nn.network import flatten_params
-from tmva_lstm.train import train
+from tmva_lstm.training import train
 
 
 @pytest.fixture(scope="module", params=[np.float32, np.float64])

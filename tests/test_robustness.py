@@ -29,7 +29,7 @@ from tmva_lstm.errors import ModelFileError, OptionError, TmvaLstmError
 from tmva_lstm.model import Model
 from tmva_lstm.nn.network import flatten_params
 from tmva_lstm.options import MethodOptions
-from tmva_lstm.train import resume, train
+from tmva_lstm.training import resume, train
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "data" / "time_data_t10_d30.root"
@@ -150,7 +150,7 @@ def _xy(n):
 CHILD = textwrap.dedent(
     """
     import sys, numpy as np
-    from tmva_lstm.train import train
+    from tmva_lstm.training import train
     rng = np.random.default_rng(5)
     X = rng.normal(size=(6000, 8, 3)).astype(np.float32)
     y = (X[:, :, 0].sum(1) > 0).astype(int)

@@ -10,7 +10,7 @@ import pytest
 from tmva_lstm.errors import DataError, NonFiniteInputError, OptionError, TrainingDivergedError
 from tmva_lstm.nn.network import flatten_params
 from tmva_lstm.options import MethodOptions
-from tmva_lstm.train import Progress, prepare_weights, resume, train
+from tmva_lstm.training import Progress, prepare_weights, resume, train
 
 SMALL = "RandomSeed=11:Layout=LSTM|4,DENSE|8|TANH,LINEAR:MaxEpochs=4:BatchSize=20:LearningRate=1e-2"
 

@@ -26,8 +26,8 @@ _LAZY = {
     "MethodOptions": "options",
     "Model": "model",
     "TmvaLstmError": "errors",
-    "train": "train",
-    "resume": "train",
+    "train": "training",
+    "resume": "training",
 }
 
 __all__ = ["__version__", "MethodOptions", "Model", "TmvaLstmError", "load", "load_model", "resume", "train"]
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from .errors import TmvaLstmError
     from .model import Model
     from .options import MethodOptions
-    from .train import resume, train
+    from .training import resume, train
 
 
 def __getattr__(name: str):

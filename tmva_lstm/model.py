@@ -60,7 +60,7 @@ class InputTransform:
     @classmethod
     def fit_chunks(cls, kind: str, events, n: int, dtype) -> InputTransform:
         """Fit on the first ``n`` events of a training sample read chunk by chunk
-        (``events.chunks``, as in :mod:`tmva_lstm.train`), for inputs larger than memory."""
+        (``events.chunks``, as in :mod:`tmva_lstm.training`), for inputs larger than memory."""
         if kind == "NONE":
             return cls()
         T, F = events.X.shape[1:]

@@ -26,7 +26,7 @@ import numpy as np
 from .errors import DataError, OptionError
 from .model import Model
 from .options import MethodOptions
-from .train import Progress, resume, train
+from .training import Progress, resume, train
 
 __all__ = [
     "RunResult",

@@ -81,7 +81,7 @@ def tmva_base_options() -> tuple[str, ...]:
 def _engine():
     """``(MethodOptions, train, Model)``, imported when first needed (tests substitute this)."""
     options = importlib.import_module("tmva_lstm.options")
-    train = importlib.import_module("tmva_lstm.train")
+    train = importlib.import_module("tmva_lstm.training")
     model = importlib.import_module("tmva_lstm.model")
     return options.MethodOptions, train.train, model.Model
 
