@@ -30,7 +30,9 @@ EPOCHS = 3
 
 
 def _python_macro():
-    spec = importlib.util.spec_from_file_location("tmva_lstm_macro", MACROS / "TMVA_LSTM_Classification.py")
+    spec = importlib.util.spec_from_file_location(
+        "tmva_lstm_macro", MACROS / "TMVA_LSTM_Classification.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -45,7 +47,9 @@ def macro_run(tmp_path_factory):
     os.chdir(work)
     try:
         module = _python_macro()
-        roc = module.main(["--data", str(SAMPLE), "--epochs", str(EPOCHS), "--no-tmva-dl", "--no-bdt"])
+        roc = module.main(
+            ["--data", str(SAMPLE), "--epochs", str(EPOCHS), "--no-tmva-dl", "--no-bdt"]
+        )
     finally:
         os.chdir(old)
     return work, roc, module
@@ -86,7 +90,9 @@ def test_factory_roc_matches_standalone_on_the_same_events(macro_run):
 def test_application_macro(macro_run):
     work, _, _ = macro_run
     weights = work / "dataset/weights/TMVAClassification_PyLSTM.weights.xml"
-    ROOT.gROOT.ProcessLine(f'.x {MACROS / "TMVA_LSTM_Application.C"}("{SAMPLE}", "sgn", "{weights}")')
+    ROOT.gROOT.ProcessLine(
+        f'.x {MACROS / "TMVA_LSTM_Application.C"}("{SAMPLE}", "sgn", "{weights}")'
+    )
     import uproot
 
     with uproot.open("TMVA_LSTM_Application.root") as f:

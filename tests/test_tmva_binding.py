@@ -169,7 +169,7 @@ class FakeTrainer:
     def __init__(self):
         self.calls = []
 
-    def __call__(self, X, y, weights, options, variable_names=None):
+    def __call__(self, X, y, weights, options, variable_names=None, progress=None):
         self.calls.append(
             dict(X=X.copy(), y=y.copy(), w=weights.copy(), options=options, names=variable_names)
         )
@@ -553,3 +553,24 @@ def test_pin_blas_threads_only_before_numpy(monkeypatch):
     monkeypatch.delitem(sys.modules, "numpy")
     assert _threads.pin_blas_threads(2) is True
     assert environ == {"OMP_NUM_THREADS": "3", "OPENBLAS_NUM_THREADS": "2", "MKL_NUM_THREADS": "2"}
+
+
+def test_training_reports_and_warnings_go_through_tmvas_logger(
+    standin, toy, tmp_path, monkeypatch, capfd
+):
+    """The validation split per class (kINFO) and a training that never beat its initial weights
+    (kWARNING) reach TMVA's log; no Python warning escapes into the C++ caller."""
+    monkeypatch.chdir(tmp_path)
+    ns, _ = standin[WITH_PLUGINS]
+    factory = ns.Factory("job")
+    options = (
+        "!H:!V:InputLayout=3|2:Layout=LSTM|4,LINEAR:MaxEpochs=2:BatchSize=10:LearningRate=1e-30"
+    )
+    factory.BookMethod(make_loader(ns, "logged", toy), "PyLSTM", "Logged", options)
+    factory.TrainAllMethods()
+    out = capfd.readouterr().out
+    info = [line for line in out.splitlines() if "validation sample:" in line]
+    assert len(info) == 1 and info[0].startswith("<INFO>"), out
+    assert info[0].endswith(": validation sample: 4 signal, 4 background events"), out
+    warning = [line for line in out.splitlines() if line.startswith("<WARNING>")]
+    assert len(warning) == 1 and "initial, untrained weights" in warning[0], out

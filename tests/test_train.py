@@ -10,7 +10,7 @@ import pytest
 from tmva_lstm.errors import DataError, NonFiniteInputError, OptionError, TrainingDivergedError
 from tmva_lstm.nn.network import flatten_params
 from tmva_lstm.options import MethodOptions
-from tmva_lstm.training import Progress, prepare_weights, resume, train
+from tmva_lstm.training import Progress, prepare_weights, resume, train, validation_split
 
 SMALL = "RandomSeed=11:Layout=LSTM|4,DENSE|8|TANH,LINEAR:MaxEpochs=4:BatchSize=20:LearningRate=1e-2"
 
@@ -109,17 +109,19 @@ def test_resume_refuses_other_data(marker_data, tmp_path):
 
 def test_early_stopping_keeps_the_best_weights(marker_data):
     (X, y), _ = marker_data
-    m = train(X[:800], y[:800], None, SMALL + ":MaxEpochs=40:ConvergenceSteps=2:LearningRate=0.3")
+    m = train(X[:800], y[:800], None, SMALL + ":MaxEpochs=40:ConvergenceSteps=2:LearningRate=0.05")
     h = m.history
-    assert h.stop_reason == "converged" and len(h.epoch) < 40
+    assert h.stop_reason == "converged" and len(h.epoch) < 40 and h.best_epoch > 1
     best = int(np.nanargmin(h.val_loss))
     assert h.best_epoch == h.epoch[best]
-    # the kept weights reproduce the best validation loss (the last 20% of the 800 events)
+    # the kept weights reproduce the best validation loss: 20% of the 800 events, stratified,
+    # the first draw of the RandomSeed generator
     from tmva_lstm.nn.losses import binary_cross_entropy
 
-    w = prepare_weights(y[:800], np.ones(800))[640:]
-    out = m.logits(X[640:800])[:, 0].astype(np.float64)
-    loss, _ = binary_cross_entropy(out, y[640:800].astype(np.float64), w)
+    _, val = validation_split(160, np.random.default_rng(11), y[:800])
+    w = prepare_weights(y[:800], np.ones(800))[val]
+    out = m.logits(X[:800][val])[:, 0].astype(np.float64)
+    loss, _ = binary_cross_entropy(out, y[:800][val].astype(np.float64), w)
     assert loss == pytest.approx(h.val_loss[best], rel=1e-5)
 
 
@@ -203,9 +205,13 @@ def test_progress_is_quiet_off_terminal_and_a_table_when_verbose(marker_data):
     train(X[:200], y[:200], None, opts, progress=Progress(opts, quiet))
     verbose = opts.replace(verbose=True)
     train(X[:200], y[:200], None, verbose, progress=Progress(verbose, loud))
-    assert quiet.getvalue() == ""
+    # off a terminal only the validation split is printed (20% of 200, stratified)
+    n_sig = round(40 * y[:200].sum() / 200)
+    assert quiet.getvalue() == (
+        f"PyLSTM: validation sample: {n_sig} signal, {40 - n_sig} background events\n"
+    )
     text = loud.getvalue()
-    assert "Train Err." in text and "Val. Err." in text and len(text.splitlines()) == 4
+    assert "Train Err." in text and "Val. Err." in text and len(text.splitlines()) == 5
     silent = verbose.replace(silent=True)
     assert not Progress(silent, io.StringIO()).enabled
 
@@ -240,3 +246,96 @@ def test_training_with_weight_decay_shrinks_dense_weights(marker_data):
     norm = lambda m: float(np.square(m.params["dense_1"]["W"]).sum())  # noqa: E731
     assert norm(decayed) < 0.8 * norm(free)
     assert np.isfinite(decayed.history.train_loss).all()
+
+
+# --------------------------------------------------------------------------- validation split
+
+
+def test_validation_split_is_stratified_reproducible_and_order_free():
+    y = np.r_[np.ones(1600, int), np.zeros(1600, int)]  # class-ordered, as tl.load gives them
+    tr, val = validation_split(640, np.random.default_rng(5), y)
+    assert np.bincount(y[val]).tolist() == [320, 320]
+    assert len(np.union1d(tr, val)) == len(y) and len(np.intersect1d(tr, val)) == 0
+    tr2, val2 = validation_split(640, np.random.default_rng(5), y)
+    assert np.array_equal(val, val2) and np.array_equal(tr, tr2)
+    assert not np.array_equal(val, validation_split(640, np.random.default_rng(6), y)[1])
+    # any arrival order: still in proportion (90% / 10% here)
+    mixed = np.random.default_rng(0).permutation(np.r_[np.ones(100, int), np.zeros(900, int)])
+    assert np.bincount(
+        mixed[validation_split(50, np.random.default_rng(1), mixed)[1]]
+    ).tolist() == [45, 5]
+    # a rare class keeps one validation event; several classes (0..K-1) work the same way
+    rare = np.r_[np.ones(3, int), np.zeros(997, int)]
+    assert rare[validation_split(10, np.random.default_rng(1), rare)[1]].sum() == 1
+    three = np.repeat([0, 1, 2], [500, 300, 200])
+    assert np.bincount(
+        three[validation_split(100, np.random.default_rng(1), three)[1]]
+    ).tolist() == [50, 30, 20]
+    # no classes (regression): a plain random draw of n_val events
+    tr, val = validation_split(10, np.random.default_rng(1), n=50)
+    assert len(val) == 10 and len(tr) == 40 and len(np.union1d(tr, val)) == 50
+    assert not np.array_equal(val, np.arange(40, 50))
+
+
+@pytest.fixture(scope="module")
+def tutorial_sample():
+    import tmva_lstm as tl
+
+    return tl.load(
+        "data/time_data_t10_d30.root:sgn",
+        "data/time_data_t10_d30.root:bkg",
+        layout="per-step:vars_time{t}",
+    )
+
+
+TUTORIAL = (
+    "InputLayout=10|30:Layout=LSTM|10|30|10|0|1,RESHAPE|FLAT,DENSE|64|TANH,LINEAR:RandomSeed=3"
+)
+
+
+@pytest.mark.parametrize("path", ["in-memory", "memmap-index"])
+def test_class_ordered_events_from_load_train(tutorial_sample, tmp_path, path, capfd):
+    """tl.load gives all signal, then all background: the model must still learn (issue 10).
+
+    With the validation sample taken from the end of the training sample it validated on
+    background only and returned the initial weights (ROC integral 0.47-0.50 on this split);
+    15 epochs reach 0.77-0.82 (seeds 1-3), 0.72 is the floor.
+    """
+    import tmva_lstm as tl
+    from tmva_lstm.evaluate import roc_integral
+
+    data = tutorial_sample
+    assert data.y[0] == 1 and data.y[-1] == 0  # the class-ordered input this test is about
+    train_rows, test_rows = np.r_[0:1600, 2000:3600], np.r_[1600:2000, 3600:4000]
+    if path == "in-memory":
+        model = tl.train(data.X[train_rows], data.y[train_rows], data.weights[train_rows],
+                         TUTORIAL + ":MaxEpochs=15")  # fmt: skip
+    else:
+        mapped = tl.load("data/time_data_t10_d30.root:sgn", "data/time_data_t10_d30.root:bkg",
+                         layout="per-step:vars_time{t}", memmap=tmp_path / "x.npy")  # fmt: skip
+        assert (tmp_path / "x.npy").exists() and not mapped.X.flags.owndata
+        model = tl.train(mapped.X, mapped.y, mapped.weights, TUTORIAL + ":MaxEpochs=15",
+                         index=train_rows)  # fmt: skip
+    roc = roc_integral(model.predict(data.X[test_rows]), data.y[test_rows])
+    assert roc > 0.72, f"ROC integral {roc:.3f}"
+    assert model.history.best_epoch > 1
+    assert "validation sample: 320 signal, 320 background events" in capfd.readouterr().err
+
+
+def test_training_that_never_improves_warns(marker_data):
+    (X, y), _ = marker_data
+    out = io.StringIO()
+    opts = MethodOptions.from_string(SMALL + ":LearningRate=1e-30:MaxEpochs=2")  # learns nothing
+    with pytest.warns(RuntimeWarning, match="initial, untrained weights"):
+        m = train(X[:200], y[:200], None, opts, progress=Progress(opts, out))
+    assert m.history.best_epoch == 0
+    assert "WARNING: no epoch of 2 improved" in out.getvalue()
+
+
+def test_validation_sample_without_a_class_warns(marker_data):
+    (X, y), _ = marker_data
+    out = io.StringIO()
+    opts = MethodOptions.from_string(SMALL + ":ValidationSize=1:MaxEpochs=1")
+    with pytest.warns(RuntimeWarning, match="validation sample \\(1 events\\) has no"):
+        train(X[:200], y[:200], None, opts, progress=Progress(opts, out))
+    assert "WARNING: the validation sample (1 events) has no" in out.getvalue()

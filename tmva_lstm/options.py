@@ -389,7 +389,7 @@ class MethodOptions:
     error_strategy: str = "CROSSENTROPY"  # ErrorStrategy: two-class cross-entropy on a sigmoid
     weight_initialization: str = "XAVIER"  # WeightInitialization: TMVA's default
     random_seed: int = 0  # RandomSeed: 0 draws a fresh seed (recorded in the model), as TMVA
-    validation_size: str = "20%"  # ValidationSize: taken from the end of the training sample
+    validation_size: str = "20%"  # ValidationSize: random, stratified by class
     architecture: str = "CPU"  # Architecture: the NumPy path runs on the CPU
     data_source: str = "TMVA"  # DataSource: TMVA (events from the DataLoader) | UPROOT (files)
     non_finite: str = "STOP"  # NonFinite: STOP on NaN/Inf inputs | DROP those events

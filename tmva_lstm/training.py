@@ -1,11 +1,18 @@
 """The training loop, with TMVA ``MethodDL``'s semantics.
 
-* Validation: the last ``ValidationSize`` events of the training sample (no shuffle before the
-  split, as TMVA). Event weights are first renormalised per class so that each class's
-  weights sum to its number of events (TMVA's default ``NormMode=NumEvents``; idempotent on
-  events that TMVA already normalised).
-* Each epoch shuffles the training events and takes ``N_train // BatchSize`` mini-batches
-  (leftovers are dropped, as TMVA). Loss: event-weighted cross-entropy from logits, plus the
+* Validation: ``ValidationSize`` events drawn at random from the training sample, stratified
+  by class (each class in proportion to its size, at least one event each where possible) by
+  :func:`validation_split`, the first draw of the ``RandomSeed`` generator, so whatever order
+  the events come in (``tl.load`` and TMVA's ``SplitMode=Block`` give all signal, then all
+  background) both samples represent every class. TMVA's ``MethodDL`` takes the last events
+  instead, which on class-ordered events validates on one class only. The counts per class
+  are printed; a validation sample without some class, or a training that never improves on
+  the initial weights, warns (``RuntimeWarning`` and the progress output). Event weights are
+  renormalised per class so that each class's weights sum to its number of events (TMVA's
+  default ``NormMode=NumEvents``; idempotent on events that TMVA already normalised).
+* Each epoch shuffles the whole training sample and takes ``N_train // BatchSize``
+  mini-batches (leftovers are dropped, as TMVA), on every path (in memory, ``index=`` into a
+  memory map, the TMVA binding). Loss: event-weighted cross-entropy from logits, plus the
   regularisation term when ``Regularization`` is L1 or L2.
 * Every ``TestRepetitions`` epochs the validation loss is computed; an improvement keeps a
   copy of the weights and resets the convergence count, otherwise the count grows by
@@ -23,6 +30,7 @@ import hashlib
 import math
 import sys
 import time
+import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,7 +61,7 @@ from .nn.network import Network, Params, flatten_params, unflatten_params
 from .nn.optim import make_optimizer
 from .options import MethodOptions, parse_validation_size
 
-__all__ = ["train", "resume", "prepare_weights", "Progress"]
+__all__ = ["train", "resume", "prepare_weights", "validation_split", "Progress"]
 
 
 # --------------------------------------------------------------------------- progress
@@ -65,11 +73,18 @@ class Progress:
     def __init__(self, options: MethodOptions, stream: TextIO | None = None) -> None:
         self.stream = stream if stream is not None else sys.stderr
         tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.silent = options.silent
         self.enabled = not options.silent and (tty or options.verbose)
         self.bar = self.enabled and tty
 
     def write(self, text: str) -> None:
         if self.enabled:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
+    def note(self, text: str) -> None:
+        """A line the user must see (the validation split, warnings): printed unless Silent."""
+        if not self.silent:
             self.stream.write(text + "\n")
             self.stream.flush()
 
@@ -120,6 +135,59 @@ def prepare_weights(y: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return w
 
 
+def validation_split(
+    n_val: int, rng: np.random.Generator, classes: np.ndarray | None = None, n: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw ``n_val`` validation events: ``(train_positions, val_positions)``, each sorted.
+
+    ``classes (N,)``: integer class of each event (0..K-1; for two classes 1 is signal). The
+    draw is stratified: class k gets ``n_val * N_k / N`` events rounded by largest remainder,
+    and at least one where ``n_val`` allows it and the class keeps a training event. Without
+    ``classes`` (regression), ``n`` events and a plain random draw. Reproducible from ``rng``
+    and independent of the order of the events within each class's positions.
+    """
+    if classes is None:
+        if n is None:
+            raise ValueError("validation_split needs classes or n")
+        chosen = rng.permutation(n)[:n_val] if n_val > 0 else np.zeros(0, np.int64)
+        val = np.sort(chosen).astype(np.int64)
+        return np.setdiff1d(np.arange(n, dtype=np.int64), val, assume_unique=True), val
+    classes = np.asarray(classes).reshape(-1)
+    n = len(classes)
+    if n_val <= 0:
+        return np.arange(n, dtype=np.int64), np.zeros(0, np.int64)
+    labels, counts = np.unique(classes, return_counts=True)  # sorted labels
+    quota = n_val * counts / n
+    take = np.floor(quota).astype(np.int64)
+    for k in np.argsort(-(quota - take), kind="stable")[: n_val - take.sum()]:
+        take[k] += 1  # largest remainders first
+    for k in np.flatnonzero((take == 0) & (counts >= 2)):  # every class represented if possible
+        donor = int(np.argmax(take))
+        if take[donor] > 1:
+            take[donor] -= 1
+            take[k] = 1
+    parts = []
+    for label, k in zip(labels, take, strict=True):
+        members = np.flatnonzero(classes == label)
+        parts.append(members[rng.permutation(len(members))[:k]])
+    val = np.sort(np.concatenate(parts)).astype(np.int64)
+    keep = np.ones(n, dtype=bool)
+    keep[val] = False
+    return np.flatnonzero(keep).astype(np.int64), val
+
+
+def _class_name(label: int, n_classes: int) -> str:
+    if n_classes <= 2:
+        return "signal" if label == 1 else "background"
+    return f"class {label}"
+
+
+def _training_warning(progress: Progress, text: str) -> None:
+    """Warn loudly: a Python ``RuntimeWarning`` and a line in the progress output."""
+    progress.note(f"PyLSTM: WARNING: {text}")
+    warnings.warn(text, RuntimeWarning, stacklevel=3)
+
+
 _CHUNK = 8192  # events per pass over X in the checks, the transform fit and the fingerprint
 
 
@@ -139,6 +207,16 @@ class _Events:
 
     def __len__(self) -> int:
         return len(self.index)
+
+    def take(self, positions: np.ndarray) -> _Events:
+        """The events at ``positions``, in that order (no copy of ``X``)."""
+        return _Events(
+            self.X,
+            self.index[positions],
+            self.y[positions],
+            self.w[positions],
+            None if self.mask is None else self.mask[positions],
+        )
 
     def chunks(self, start: int = 0, stop: int | None = None, size: int = _CHUNK):
         """``(positions slice, x)`` over the sample, ``size`` events at a time."""
@@ -363,6 +441,8 @@ def train(
     N, (T, F) = len(events), events.X.shape[1:]
     seed = options.random_seed or int(np.random.SeedSequence().entropy % (2**31 - 1)) + 1
     rng = np.random.default_rng(seed)
+    data_id = _fingerprint(events) if checkpoint is not None else ""  # before the split
+    events = _split_events(events, options, rng)  # the first draw of the seed's generator
     network = Network.from_layout(options.layout, T, F)
     params = network.init_params(rng, options.weight_initialization, dtype)
     names = (
@@ -378,8 +458,7 @@ def train(
     transform = InputTransform.fit_chunks(options.var_transform, events, n_train, dtype)
     model = Model(network, params, options, names, transform, History(seed=seed))
     state = _State(params=params, best=_copy(params), history=model.history, rng=rng)
-    if checkpoint is not None:  # only resume() compares it: no extra pass over X otherwise
-        state.data_id = _fingerprint(events)
+    state.data_id = data_id  # only resume() compares it: no extra pass over X otherwise
     return _run(model, state, events, checkpoint, progress, on_epoch)
 
 
@@ -410,7 +489,37 @@ def resume(
             f"{source}: the data differ from those the training started on; resume needs the same "
             "events in the same order"
         )
+    events = _split_events(events, model.options, np.random.default_rng(model.history.seed))
     return _run(model, state, events, Path(checkpoint), progress, on_epoch)
+
+
+def _split_events(events: _Events, options: MethodOptions, rng: np.random.Generator) -> _Events:
+    """The events reordered as the training sample, then the validation sample (at the end)."""
+    n_val = parse_validation_size(options.validation_size, len(events))
+    if n_val <= 0 or n_val >= len(events):
+        return events  # no validation, or no training events (refused in the loop)
+    train_pos, val_pos = validation_split(n_val, rng, events.y)
+    return events.take(np.concatenate([train_pos, val_pos]))
+
+
+def _report_validation(progress: Progress, events: _Events, n_train: int) -> None:
+    """Print the validation events per class; warn if a class of the training data lacks any."""
+    labels = np.unique(events.y)
+    if len(labels) <= 2:
+        labels = labels[::-1]  # signal first
+    counts = [int(np.count_nonzero(events.y[n_train:] == k)) for k in labels]
+    parts = [f"{c} {_class_name(int(k), len(labels))}" for k, c in zip(labels, counts, strict=True)]
+    progress.note(f"PyLSTM: validation sample: {', '.join(parts)} events")
+    missing = [
+        _class_name(int(k), len(labels)) for k, c in zip(labels, counts, strict=True) if c == 0
+    ]
+    if missing:
+        _training_warning(
+            progress,
+            f"the validation sample ({len(events) - n_train} events) has no "
+            f"{' or '.join(missing)} events, so early stopping and the choice of the best epoch "
+            "are meaningless; raise ValidationSize or give more events of that class",
+        )
 
 
 def _save_checkpoint(path: Path | None, model: Model, state: _State) -> None:
@@ -440,6 +549,8 @@ def _loop(model, state, events: _Events, checkpoint, progress, on_epoch) -> Mode
         )
     w = prepare_weights(events.y, events.w)
     y_f = events.y.astype(dtype)
+    if n_val > 0 and not state.finished:
+        _report_validation(progress, events, n_train)
 
     while state.phase < len(options.training) and not state.finished:
         phase = options.training[state.phase]
@@ -526,6 +637,13 @@ def _loop(model, state, events: _Events, checkpoint, progress, on_epoch) -> Mode
         state.phase_epoch = 0
         state.optimizer_state = None
 
+    if n_val > 0 and state.history.best_epoch == 0 and not state.finished:
+        _training_warning(
+            progress,
+            f"no epoch of {len(state.history.epoch)} improved the validation loss over the "
+            "initial weights: the model returned has its initial, untrained weights. Check the "
+            "labels and weights, lower LearningRate or raise MaxEpochs",
+        )
     state.finished = True
     state.params = _copy(state.best)
     _save_checkpoint(checkpoint, model, state)

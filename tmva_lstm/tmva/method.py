@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import importlib
 import time
+import warnings
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -84,6 +85,44 @@ def _engine():
     train = importlib.import_module("tmva_lstm.training")
     model = importlib.import_module("tmva_lstm.model")
     return options.MethodOptions, train.train, model.Model
+
+
+class _LogStream:
+    """A text stream whose lines go to the method's TMVA logger (kINFO), for training progress.
+
+    Our warning lines are left out: the Python warnings they accompany are forwarded as kWARNING.
+    """
+
+    def __init__(self, method) -> None:
+        self._method = method
+        self._pending = ""
+
+    def isatty(self) -> bool:
+        return False
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        *lines, self._pending = self._pending.replace("\r", "\n").split("\n")
+        for line in lines:
+            if line.strip() and "WARNING:" not in line:
+                self._method.LogInfo(line.removeprefix("PyLSTM: "))  # the logger names us
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def _train_logged(method, train, *args, **kwargs):
+    """``train(*args, progress=..., **kwargs)`` with its output and warnings in TMVA's log."""
+    progress_cls = importlib.import_module("tmva_lstm.training").Progress
+    progress = progress_cls(args[3], _LogStream(method))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            return train(*args, progress=progress, **kwargs)
+        finally:
+            for warning in caught:
+                method.LogWarning(f"PyLSTM {method.GetName()}: {warning.message}")
 
 
 def _split(option_string: str) -> list[str]:
@@ -213,7 +252,9 @@ def _build_class(glue):
                 f"as {n_steps} time steps x {n_features} features"
             )
             names = [str(n) for n in self.VariableNames()]
-            self._model = train(
+            self._model = _train_logged(
+                self,
+                train,
                 x.reshape(n_events, n_steps, n_features),
                 y.astype(np.int64),
                 w,
