@@ -1,7 +1,13 @@
-"""A trained classifier: architecture, weights, input transformation, options, history.
+"""A trained network: architecture, weights, input (and target) transformation, options, history.
 
-``Model.predict(X)`` gives TMVA's MVA value for two-class classification: the sigmoid of
-the network output, a float64 in [0, 1] per event (NaN becomes -999, as MethodDL does).
+``Model.predict(X)`` gives what TMVA's method returns for its analysis type (``AnalysisType``):
+
+* Classification: ``(N,)`` the signal probability, the sigmoid of the network output
+  (``GetMvaValue``; NaN becomes -999, as MethodDL does);
+* Multiclass: ``(N, K)`` class probabilities, the softmax of the outputs
+  (``GetMulticlassValues``), columns in the order of ``Model.class_names``;
+* Regression: ``(N, M)`` target values, the outputs transformed back to the targets' units
+  (``GetRegressionValues``), columns in the order of ``Model.target_names``.
 """
 
 from __future__ import annotations
@@ -11,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .nn.activations import sigmoid
+from .nn.heads import Head, head_for
 from .nn.network import Network, Params
 from .options import MethodOptions
 
-__all__ = ["InputTransform", "History", "Model"]
+__all__ = ["InputTransform", "TargetTransform", "History", "Model"]
 
 
 @dataclass
@@ -81,6 +87,32 @@ class InputTransform:
 
 
 @dataclass
+class TargetTransform:
+    """Regression targets as MethodDL trains on them: TMVA's ``VarTransform=N`` normalises the
+    targets too (``_V_,_T_``), each linearly to [-1, 1] on the training sample; predictions
+    are transformed back (``GetRegressionValues`` calls ``InverseTransform``)."""
+
+    kind: str = "NONE"
+    offset: np.ndarray | None = None  # (M,) float64: subtracted
+    scale: np.ndarray | None = None  # (M,) float64: then multiplied
+
+    @classmethod
+    def fit(cls, kind: str, targets: np.ndarray) -> TargetTransform:
+        """``targets (N, M)`` of the training sample."""
+        if kind == "NONE" or len(targets) == 0:
+            return cls()
+        lo, hi = targets.min(axis=0).astype(np.float64), targets.max(axis=0).astype(np.float64)
+        span = np.where(hi > lo, hi - lo, 1.0)  # a constant target maps to 0
+        return cls(kind, lo + 0.5 * (hi - lo), 2.0 / span)
+
+    def apply(self, targets: np.ndarray) -> np.ndarray:
+        return targets if self.kind == "NONE" else (targets - self.offset) * self.scale
+
+    def inverse(self, values: np.ndarray) -> np.ndarray:
+        return values if self.kind == "NONE" else values / self.scale + self.offset
+
+
+@dataclass
 class History:
     """Per-epoch record of a training, saved with the model."""
 
@@ -110,6 +142,18 @@ class Model:
     transform: InputTransform = field(default_factory=InputTransform)
     history: History = field(default_factory=History)
     data_layout: str = ""  # how the ntuple's branches form sequences, e.g. "per-step:vars_time{t}"
+    class_names: list[str] = field(default_factory=list)  # Multiclass: name of class k (column k)
+    target_names: list[str] = field(default_factory=list)  # Regression: name of target m
+    target_transform: TargetTransform = field(default_factory=TargetTransform)
+
+    @property
+    def analysis_type(self) -> str:
+        """CLASSIFICATION, MULTICLASS or REGRESSION (the ``AnalysisType`` option)."""
+        return self.options.analysis_type
+
+    @property
+    def head(self) -> Head:
+        return head_for(self.options.analysis_type, self.options.error_strategy)
 
     @property
     def input_layout(self) -> tuple[int, int]:
@@ -123,7 +167,7 @@ class Model:
     def logits(
         self, X: np.ndarray, mask: np.ndarray | None = None, batch_size: int = 4096
     ) -> np.ndarray:
-        """Network output before the sigmoid, ``(N, K)``, computed in batches."""
+        """Network output before the output function, ``(N, K)``, computed in batches."""
         X = np.asarray(X)
         T, F = self.input_layout
         if X.ndim == 2 and X.shape[1] == T * F:
@@ -144,8 +188,14 @@ class Model:
     def predict(
         self, X: np.ndarray, mask: np.ndarray | None = None, batch_size: int = 4096
     ) -> np.ndarray:
-        """MVA values ``(N,)`` float64 in [0, 1]: the signal probability."""
-        scores = sigmoid(self.logits(X, mask, batch_size)[:, 0].astype(np.float64))
+        """The method's output, float64: ``(N,)`` signal probability (Classification),
+        ``(N, K)`` class probabilities (Multiclass), ``(N, M)`` target values (Regression)."""
+        out = self.head.output(self.logits(X, mask, batch_size))
+        if self.analysis_type == "REGRESSION":
+            return self.target_transform.inverse(out)
+        if self.analysis_type == "MULTICLASS":
+            return out
+        scores = out[:, 0]
         scores[np.isnan(scores)] = -999.0
         return scores
 

@@ -15,11 +15,15 @@ Layout (TMVA's ``MethodSetup`` schema, so TMVA users recognise it)::
           <Options>canonical option string</Options>
           <Layer Name="lstm_0" Kind="LSTM" ...> <Array Name="W" Shape="30,40" DType="float32">base64</Array>
           <Transform Kind="N"> <Array Name="offset" .../> </Transform>
+          <TargetTransform Kind="N"> ... </TargetTransform>     regression with VarTransform=N
           <History .../>
         </Model>
       </Weights>
     </MethodSetup>
 
+Multiclass and regression models also carry ``AnalysisType``, ``ClassNames`` or
+``TargetNames`` (JSON lists) as ``<Model>`` attributes, under the checksum; a two-class model
+has none of them (files written before they existed read unchanged).
 Arrays are stored exactly: the little-endian bytes, base64-encoded, with shape and dtype.
 A SHA-256 checksum over the architecture and every array detects truncation and edits.
 Reading never runs code (plain XML and base64 numbers, no serialised objects) and refuses any
@@ -32,6 +36,7 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
+import json
 import os
 import tempfile
 import xml.etree.ElementTree as ET
@@ -42,7 +47,8 @@ import numpy as np
 
 from . import __version__
 from .errors import ModelFileError, OptionError
-from .model import History, InputTransform, Model
+from .model import History, InputTransform, Model, TargetTransform
+from .nn.heads import TMVA_NAMES
 from .nn.network import Layer, Network
 from .options import MethodOptions
 
@@ -162,7 +168,17 @@ def _arch_attrs(model: Model) -> list[tuple[str, str]]:
         ("Layout", net.to_layout()),
         ("DType", np.dtype(model.dtype).name),
         ("DataLayout", model.data_layout),
-    ]
+    ] + _analysis_attrs(model)
+
+
+def _analysis_attrs(model: Model) -> list[tuple[str, str]]:
+    """What Multiclass and Regression models add; nothing for Classification."""
+    kind = model.analysis_type
+    if kind == "CLASSIFICATION":
+        return []
+    names = model.class_names if kind == "MULTICLASS" else model.target_names
+    key = "ClassNames" if kind == "MULTICLASS" else "TargetNames"
+    return [("AnalysisType", TMVA_NAMES[kind]), (key, json.dumps(list(names)))]
 
 
 def _named_arrays(model: Model) -> list[tuple[str, np.ndarray]]:
@@ -173,6 +189,11 @@ def _named_arrays(model: Model) -> list[tuple[str, np.ndarray]]:
         arrays += [
             ("transform/offset", model.transform.offset),
             ("transform/scale", model.transform.scale),
+        ]
+    if model.target_transform.kind != "NONE":
+        arrays += [
+            ("target_transform/offset", model.target_transform.offset),
+            ("target_transform/scale", model.target_transform.scale),
         ]
     return arrays
 
@@ -203,6 +224,10 @@ def model_to_element(model: Model, extra: ET.Element | None = None) -> ET.Elemen
     if model.transform.kind != "NONE":
         tr.append(array_to_element("offset", model.transform.offset))
         tr.append(array_to_element("scale", model.transform.scale))
+    if model.target_transform.kind != "NONE":
+        ttr = ET.SubElement(root, "TargetTransform", Kind=model.target_transform.kind)
+        ttr.append(array_to_element("offset", model.target_transform.offset))
+        ttr.append(array_to_element("scale", model.target_transform.scale))
     h = model.history
     hist = ET.SubElement(
         root, "History", BestEpoch=str(h.best_epoch), Seed=str(h.seed), StopReason=h.stop_reason
@@ -301,12 +326,48 @@ def model_from_element(root: ET.Element, source: str = "<model>") -> Model:
     model = Model(
         network, params, options, variables, transform, history, root.get("DataLayout", "")
     )
+    _read_analysis(model, root, source)
     if _checksum(_arch_attrs(model), _named_arrays(model)) != root.get("Checksum"):
         raise ModelFileError(
             f"{source}: checksum mismatch — the weights or architecture were modified or corrupted; "
             "retrain or restore the file"
         )
     return model
+
+
+def _read_analysis(model: Model, root: ET.Element, source: str) -> None:
+    """Class names, target names and target transform of a Multiclass or Regression model."""
+    kind = model.analysis_type
+    stored = root.get("AnalysisType", "Classification")
+    if stored != TMVA_NAMES[kind]:
+        raise ModelFileError(
+            f"{source}: AnalysisType {stored} does not match the stored options "
+            f"({TMVA_NAMES[kind]}); the file was edited"
+        )
+    if kind == "CLASSIFICATION":
+        return
+    key = "ClassNames" if kind == "MULTICLASS" else "TargetNames"
+    try:
+        names = json.loads(root.get(key, ""))
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ValueError(key)
+    except ValueError:
+        raise ModelFileError(f"{source}: attribute {key} is missing or malformed") from None
+    if len(names) != model.network.n_outputs:
+        raise ModelFileError(
+            f"{source}: {len(names)} names in {key} for {model.network.n_outputs} outputs"
+        )
+    if kind == "MULTICLASS":
+        model.class_names = names
+        return
+    model.target_names = names
+    el = root.find("TargetTransform")
+    if el is not None and el.get("Kind", "NONE") != "NONE":
+        arrays = {a.get("Name"): array_from_element(a, source) for a in el.findall("Array")}
+        offset, scale = arrays.get("offset"), arrays.get("scale")
+        if offset is None or scale is None or {offset.shape, scale.shape} != {(len(names),)}:
+            raise ModelFileError(f"{source}: the target transformation is malformed")
+        model.target_transform = TargetTransform(el.get("Kind", "NONE"), offset, scale)
 
 
 # --------------------------------------------------------------------------- the file
@@ -333,7 +394,7 @@ def model_document(
         ("Creator", "tmva_lstm"),
         ("tmva_lstm version", __version__),
         ("Date", datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")),
-        ("AnalysisType", "Classification"),
+        ("AnalysisType", TMVA_NAMES[model.analysis_type]),
     ):
         ET.SubElement(info, "Info", name=name, value=value)
     opts = ET.SubElement(root, "Options")
@@ -347,9 +408,19 @@ def model_document(
             )
     root.append(_variables_element(model.variable_names))
     ET.SubElement(root, "Spectators", NSpec="0")
-    classes = ET.SubElement(root, "Classes", NClass="2")
-    ET.SubElement(classes, "Class", Name="Signal", Index="0")
-    ET.SubElement(classes, "Class", Name="Background", Index="1")
+    kind = model.analysis_type
+    names = {"CLASSIFICATION": ["Signal", "Background"], "MULTICLASS": model.class_names}
+    class_names = names.get(kind, ["Regression"])  # regression: one class
+    classes = ET.SubElement(root, "Classes", NClass=str(len(class_names)))
+    for i, name in enumerate(class_names):
+        ET.SubElement(classes, "Class", Name=name, Index=str(i))
+    if kind == "REGRESSION":  # TMVA's <Targets> block
+        targets = ET.SubElement(root, "Targets", NTrgt=str(len(model.target_names)))
+        for i, name in enumerate(model.target_names):
+            ET.SubElement(
+                targets, "Target", TargetIndex=str(i), Expression=name, Label=name, Title=name,
+                Unit="", Internal=name, Type="F",
+            )  # fmt: skip
     ET.SubElement(root, "Transformations", NTransformations="0")
     ET.SubElement(root, "MVAPdfs")
     weights = ET.SubElement(root, "Weights")

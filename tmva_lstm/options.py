@@ -40,7 +40,8 @@ __all__ = [
 OPTIMIZERS = ("ADAM", "SGD", "RMSPROP", "ADAGRAD", "ADADELTA")
 REGULARIZATIONS = ("NONE", "L1", "L2")
 INITIALIZATIONS = ("XAVIER", "XAVIERUNIFORM", "GAUSS", "UNIFORM", "IDENTITY", "ZERO")
-ERROR_STRATEGIES = ("CROSSENTROPY",)
+ERROR_STRATEGIES = ("CROSSENTROPY", "SUMOFSQUARES", "MUTUALEXCLUSIVE")  # see nn/heads.py
+ANALYSIS_TYPES = ("CLASSIFICATION", "MULTICLASS", "REGRESSION")
 ARCHITECTURES = ("CPU", "STANDARD")
 VAR_TRANSFORMS = ("NONE", "N")  # N: TMVA's Normalise, linear map of each variable to [-1, 1]
 DATA_SOURCES = ("TMVA", "UPROOT")
@@ -386,7 +387,8 @@ class MethodOptions:
     ignore_neg_weights: bool = False  # IgnoreNegWeightsInTraining: drop events with weight < 0
     input_layout: tuple[int, int] | None = None  # InputLayout: time steps | features
     layout: str = "LSTM|10,DENSE|64|TANH,LINEAR"  # Layout: LSTM last state -> dense -> output
-    error_strategy: str = "CROSSENTROPY"  # ErrorStrategy: two-class cross-entropy on a sigmoid
+    analysis_type: str = "CLASSIFICATION"  # AnalysisType: CLASSIFICATION | MULTICLASS | REGRESSION
+    error_strategy: str = "CROSSENTROPY"  # ErrorStrategy: the loss per analysis type (nn/heads.py)
     weight_initialization: str = "XAVIER"  # WeightInitialization: TMVA's default
     random_seed: int = 0  # RandomSeed: 0 draws a fresh seed (recorded in the model), as TMVA
     validation_size: str = "20%"  # ValidationSize: random, stratified by class
@@ -407,6 +409,7 @@ class MethodOptions:
         "InputLayout": ("input_layout", str, None),
         "BatchLayout": (None, str, None),  # accepted and ignored: batches are (N, T, F)
         "Layout": ("layout", str, None),
+        "AnalysisType": ("analysis_type", str, ANALYSIS_TYPES),
         "ErrorStrategy": ("error_strategy", str, ERROR_STRATEGIES),
         "WeightInitialization": ("weight_initialization", str, INITIALIZATIONS),
         "RandomSeed": ("random_seed", int, None),

@@ -1,15 +1,22 @@
-"""The training loop, with TMVA ``MethodDL``'s semantics.
+"""The training loop, with TMVA ``MethodDL``'s semantics, for the three analysis types.
+
+* ``AnalysisType`` picks the output head (:mod:`tmva_lstm.nn.heads`): Classification
+  (``y`` 1 signal / 0 background, sigmoid cross-entropy), Multiclass (``y`` class indices
+  ``0..K-1``, one-hot targets, TMVA's ``ErrorStrategy`` loss, softmax output) or Regression
+  (``y (N,)`` or ``(N, M)`` float targets, squared error, identity output; with
+  ``VarTransform=N`` the targets are normalised to [-1, 1] as TMVA does).
 
 * Validation: ``ValidationSize`` events drawn at random from the training sample, stratified
   by class (each class in proportion to its size, at least one event each where possible) by
   :func:`validation_split`, the first draw of the ``RandomSeed`` generator, so whatever order
   the events come in (``tl.load`` and TMVA's ``SplitMode=Block`` give all signal, then all
-  background) both samples represent every class. TMVA's ``MethodDL`` takes the last events
+  background) both samples represent every class; regression draws plainly at random. TMVA's ``MethodDL`` takes the last events
   instead, which on class-ordered events validates on one class only. The counts per class
   are printed; a validation sample without some class, or a training that never improves on
   the initial weights, warns (``RuntimeWarning`` and the progress output). Event weights are
   renormalised per class so that each class's weights sum to its number of events (TMVA's
-  default ``NormMode=NumEvents``; idempotent on events that TMVA already normalised).
+  default ``NormMode=NumEvents``; idempotent on events that TMVA already normalised);
+  regression has one class, all events.
 * Each epoch shuffles the whole training sample and takes ``N_train // BatchSize``
   mini-batches (leftovers are dropped, as TMVA), on every path (in memory, ``index=`` into a
   memory map, the TMVA binding). Loss: event-weighted cross-entropy from logits, plus the
@@ -46,7 +53,7 @@ from .errors import (
     OptionError,
     TrainingDivergedError,
 )
-from .model import History, InputTransform, Model
+from .model import History, InputTransform, Model, TargetTransform
 from .modelfile import (
     array_from_element,
     array_to_element,
@@ -56,7 +63,7 @@ from .modelfile import (
     save_model,
 )
 from .nn.backend import default_dtype
-from .nn.losses import binary_cross_entropy
+from .nn.heads import Head, head_for
 from .nn.network import Network, Params, flatten_params, unflatten_params
 from .nn.optim import make_optimizer
 from .options import MethodOptions, parse_validation_size
@@ -119,17 +126,24 @@ class Progress:
 # --------------------------------------------------------------------------- data checks
 
 
-def prepare_weights(y: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Renormalise per class so each class's weights sum to its event count (TMVA NumEvents)."""
+def prepare_weights(
+    y: np.ndarray, weights: np.ndarray, class_names: list[str] | None = None
+) -> np.ndarray:
+    """Renormalise per class so each class's weights sum to its event count (TMVA NumEvents).
+
+    ``y (N,)`` class indices; ``class_names`` names classes ``0..K-1`` (default: two-class,
+    1 signal and 0 background). Regression passes ``y`` all zero and one name: one class.
+    """
     w = np.asarray(weights, dtype=np.float64).copy()
-    for cls in (0, 1):
+    names = class_names or ["background", "signal"]
+    for cls, name in enumerate(names):
         sel = y == cls
         total = w[sel].sum()
         if sel.any():
             if total <= 0:
                 raise DataError(
-                    f"the {'signal' if cls else 'background'} events have a total weight of "
-                    f"{total:g}; check the weight expression"
+                    f"the {name} events have a total weight of {total:g}; "
+                    "check the weight expression"
                 )
             w[sel] *= sel.sum() / total
     return w
@@ -201,7 +215,7 @@ class _Events:
 
     X: np.ndarray
     index: np.ndarray  # (M,) int64
-    y: np.ndarray  # (M,) int64
+    y: np.ndarray  # (M,) int64 class indices, or (M, n_targets) float64 regression targets
     w: np.ndarray  # (M,)
     mask: np.ndarray | None
 
@@ -239,7 +253,9 @@ def _check_data(
     mask: np.ndarray | None,
     options: MethodOptions,
     index: np.ndarray | None = None,
+    n_classes: int = 2,
 ) -> _Events:
+    """Check and select the training sample; ``n_classes`` is K for Multiclass."""
     if not isinstance(X, np.ndarray):
         X = np.asarray(X)
     if X.ndim == 2 and options.input_layout is not None:
@@ -257,7 +273,8 @@ def _check_data(
             f"InputLayout={T}|{F} does not match the data: {X.shape[1]} time steps of "
             f"{X.shape[2]} features; fix InputLayout or the data layout"
         )
-    y = np.asarray(y).astype(np.int64).reshape(-1)
+    kind = options.analysis_type
+    y = _labels(y, kind, n_classes, len(X))
     w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1)
     if not (len(X) == len(y) == len(w)) or (mask is not None and np.shape(mask) != X.shape[:2]):
         raise DataError(
@@ -269,30 +286,83 @@ def _check_data(
         raise DataError(f"the event index must select rows 0..{len(X) - 1} of the inputs")
     y, w = y[index], w[index]
     mask = None if mask is None else np.asarray(mask, dtype=bool)[index]
-    if not np.isin(y, (0, 1)).all():
-        raise DataError("labels must be 1 (signal) or 0 (background)")
     events = _Events(X, index, y, w, mask)
     keep = np.ones(len(index), dtype=bool)
     if options.ignore_neg_weights:
         keep &= w >= 0
     bad = ~np.isfinite(w)
+    if kind == "REGRESSION":
+        bad |= ~np.isfinite(y).all(axis=1)
     for pos, x in events.chunks():  # X is read in chunks: it may not fit in memory
         bad[pos] |= ~np.isfinite(x).reshape(len(x), -1).all(axis=1)
     if bad.any() and options.non_finite != "DROP":
         first = index[np.flatnonzero(bad)[:5]].tolist()
         raise NonFiniteInputError(
-            f"{int(bad.sum())} training events have NaN or infinite inputs or weights "
+            f"{int(bad.sum())} training events have NaN or infinite inputs, weights or targets "
             f"(first entries {first}); fix the inputs or set NonFinite=DROP to drop them"
         )
     keep &= ~bad
     if not keep.all():
         events = _Events(X, index[keep], y[keep], w[keep], None if mask is None else mask[keep])
-    for cls, name in ((1, "signal"), (0, "background")):
-        if not (events.y == cls).any():
-            raise DataError(f"no {name} events in the training sample; both classes are needed")
+    if kind == "CLASSIFICATION":
+        for cls, name in ((1, "signal"), (0, "background")):
+            if not (events.y == cls).any():
+                raise DataError(f"no {name} events in the training sample; both classes are needed")
+    elif kind == "MULTICLASS":
+        missing = np.setdiff1d(np.arange(n_classes), events.y)
+        if len(missing):
+            raise DataError(
+                f"no training events of class {missing.tolist()} (of 0..{n_classes - 1}); "
+                "every class needs events"
+            )
+    elif len(events) == 0:
+        raise DataError("no training events left; check the inputs and targets")
     if not np.any(events.w != 0):
         raise DataError("all event weights are zero; check the weight expression")
     return events
+
+
+def _labels(y, kind: str, n_classes: int, n: int) -> np.ndarray:
+    """``y`` as class indices ``(N,)`` int64, or regression targets ``(N, M)`` float64."""
+    y = np.asarray(y)
+    if kind == "REGRESSION":
+        if y.ndim not in (1, 2) or len(y) != n or y.dtype.kind not in "biuf":
+            raise DataError(
+                f"regression targets must be numbers of shape (N,) or (N, M) with N = {n}, "
+                f"got {y.dtype} {y.shape}"
+            )
+        return y.astype(np.float64).reshape(n, -1)
+    if y.ndim != 1 or len(y) != n:
+        raise DataError(f"labels must have shape (N,) = ({n},), got {y.shape}")
+    if y.dtype.kind not in "biuf" or (y.dtype.kind == "f" and not np.all(y == np.round(y))):
+        raise DataError(f"labels must be integer class indices, got {y.dtype} values")
+    labels = y.astype(np.int64)
+    if kind == "CLASSIFICATION" and not np.isin(labels, (0, 1)).all():
+        raise DataError(
+            "labels must be 1 (signal) or 0 (background); for more classes set "
+            "AnalysisType=Multiclass"
+        )
+    if kind == "MULTICLASS" and len(labels) and (labels.min() < 0 or labels.max() >= n_classes):
+        raise DataError(
+            f"class indices must lie in 0..{n_classes - 1} ({n_classes} classes), got "
+            f"{int(labels.min())}..{int(labels.max())}"
+        )
+    return labels
+
+
+def _class_count(y, options: MethodOptions, class_names: list[str] | None) -> int:
+    """K: the number of classes (Multiclass), from the names or the largest index."""
+    if options.analysis_type != "MULTICLASS":
+        return 2
+    if class_names:
+        return len(class_names)
+    y = np.asarray(y)
+    if y.size == 0 or y.dtype.kind not in "biuf":
+        return 2
+    k = int(np.max(y)) + 1
+    if k < 2:
+        raise DataError("Multiclass needs at least two classes; the labels hold only class 0")
+    return k
 
 
 def _fingerprint(events: _Events) -> str:
@@ -394,8 +464,11 @@ def _restore_state(model: Model, el: ET.Element, source: str) -> _State:
 # --------------------------------------------------------------------------- the loop
 
 
-def _val_loss(net, params, events: _Events, w, transform, dtype, start: int, batch: int = 2048):
-    """Weighted mean cross-entropy over the events from ``start`` to the end (validation)."""
+def _val_loss(
+    net, head: Head, params, events: _Events, targets, w, transform, dtype, start: int,
+    batch: int = 2048,
+):  # fmt: skip
+    """Weighted mean loss over the events from ``start`` to the end (validation)."""
     n = len(events) - start
     if n <= 0:
         return math.nan
@@ -403,8 +476,8 @@ def _val_loss(net, params, events: _Events, w, transform, dtype, start: int, bat
     for s in range(start, len(events), batch):
         pos = np.arange(s, min(s + batch, len(events)))
         x, m = events.batch(pos, transform, dtype)
-        out = net.logits(params, x, m)[:, 0]
-        loss, _ = binary_cross_entropy(out, events.y[pos].astype(out.dtype), w[pos])
+        out = net.logits(params, x, m)
+        loss, _ = head.loss(out, targets[pos], w[pos])
         total += loss * len(out)
     return total / n
 
@@ -418,6 +491,8 @@ def train(
     mask: np.ndarray | None = None,
     index: np.ndarray | None = None,
     variable_names: list[str] | None = None,
+    class_names: list[str] | None = None,
+    target_names: list[str] | None = None,
     checkpoint: str | Path | None = None,
     progress: Progress | None = None,
     dtype: np.dtype | type | None = None,
@@ -425,7 +500,10 @@ def train(
 ) -> Model:
     """Train the network that ``options`` describes on ``X (N, T, F)``.
 
-    ``y (N,)``: 1 signal, 0 background; ``weights (N,)``: event weights (ones if None);
+    ``y`` by ``AnalysisType``: Classification ``(N,)`` 1 signal, 0 background; Multiclass
+    ``(N,)`` class indices ``0..K-1`` (``class_names``: the K names, default ``class0..``);
+    Regression ``(N,)`` or ``(N, M)`` float targets (``target_names``: the M names, default
+    ``target0..``). ``weights (N,)``: event weights (ones if None), used by all three;
     ``mask (N, T)``: valid steps of variable-length sequences. ``X`` may also be
     ``(N, T*F)`` in TMVA's variable order (time step major) with ``InputLayout`` set.
     ``index``: the rows of ``X`` to train on, in training order (default: all, in order);
@@ -436,14 +514,18 @@ def train(
     """
     if not isinstance(options, MethodOptions):
         options = MethodOptions.from_string(options or "")
-    events = _check_data(X, y, weights, mask, options, index)
+    head = head_for(options.analysis_type, options.error_strategy)  # checks ErrorStrategy
+    n_classes = _class_count(y, options, class_names)
+    events = _check_data(X, y, weights, mask, options, index, n_classes)
     dtype = np.dtype(dtype or default_dtype())
     N, (T, F) = len(events), events.X.shape[1:]
     seed = options.random_seed or int(np.random.SeedSequence().entropy % (2**31 - 1)) + 1
     rng = np.random.default_rng(seed)
     data_id = _fingerprint(events) if checkpoint is not None else ""  # before the split
     events = _split_events(events, options, rng)  # the first draw of the seed's generator
-    network = Network.from_layout(options.layout, T, F)
+    classes, targets = _output_names(head, events, class_names, target_names, n_classes)
+    n_outputs = {"CLASSIFICATION": 1, "MULTICLASS": n_classes}.get(head.analysis_type, len(targets))
+    network = Network.from_layout(options.layout, T, F, n_outputs)
     params = network.init_params(rng, options.weight_initialization, dtype)
     names = (
         list(variable_names)
@@ -457,9 +539,28 @@ def train(
     n_train = max(N - parse_validation_size(options.validation_size, N), 0)
     transform = InputTransform.fit_chunks(options.var_transform, events, n_train, dtype)
     model = Model(network, params, options, names, transform, History(seed=seed))
+    model.class_names, model.target_names = classes, targets
+    if head.analysis_type == "REGRESSION":
+        model.target_transform = TargetTransform.fit(options.var_transform, events.y[:n_train])
     state = _State(params=params, best=_copy(params), history=model.history, rng=rng)
     state.data_id = data_id  # only resume() compares it: no extra pass over X otherwise
     return _run(model, state, events, checkpoint, progress, on_epoch)
+
+
+def _output_names(head: Head, events: _Events, class_names, target_names, n_classes: int):
+    """The class names (Multiclass) and target names (Regression) the model records."""
+    classes: list[str] = []
+    targets: list[str] = []
+    if head.analysis_type == "MULTICLASS":
+        classes = list(class_names) if class_names else [f"class{k}" for k in range(n_classes)]
+    if head.analysis_type == "REGRESSION":
+        m = events.y.shape[1]
+        targets = list(target_names) if target_names else [f"target{j}" for j in range(m)]
+        if len(targets) != m:
+            raise DataError(f"{len(targets)} target names for {m} regression targets")
+    if len(set(classes)) != len(classes) or len(set(targets)) != len(targets):
+        raise DataError(f"class and target names must be unique, got {classes or targets}")
+    return classes, targets
 
 
 def resume(
@@ -483,7 +584,8 @@ def resume(
         )
     model = model_from_element(model_el, source)
     state = _restore_state(model, state_el, source)
-    events = _check_data(X, y, weights, mask, model.options, index)
+    n_classes = len(model.class_names) if model.analysis_type == "MULTICLASS" else 2
+    events = _check_data(X, y, weights, mask, model.options, index, n_classes)
     if _fingerprint(events) != state.data_id:
         raise DataError(
             f"{source}: the data differ from those the training started on; resume needs the same "
@@ -498,21 +600,29 @@ def _split_events(events: _Events, options: MethodOptions, rng: np.random.Genera
     n_val = parse_validation_size(options.validation_size, len(events))
     if n_val <= 0 or n_val >= len(events):
         return events  # no validation, or no training events (refused in the loop)
-    train_pos, val_pos = validation_split(n_val, rng, events.y)
+    if options.analysis_type == "REGRESSION":  # no classes: a plain random draw
+        train_pos, val_pos = validation_split(n_val, rng, None, len(events))
+    else:
+        train_pos, val_pos = validation_split(n_val, rng, events.y)
     return events.take(np.concatenate([train_pos, val_pos]))
 
 
-def _report_validation(progress: Progress, events: _Events, n_train: int) -> None:
+def _report_validation(progress: Progress, events: _Events, n_train: int, model: Model) -> None:
     """Print the validation events per class; warn if a class of the training data lacks any."""
+    if model.analysis_type == "REGRESSION":
+        progress.note(f"PyLSTM: validation sample: {len(events) - n_train} events")
+        return
     labels = np.unique(events.y)
-    if len(labels) <= 2:
+    if model.analysis_type == "CLASSIFICATION":
         labels = labels[::-1]  # signal first
+
+    def name(k: int) -> str:
+        return model.class_names[k] if model.class_names else _class_name(k, len(labels))
+
     counts = [int(np.count_nonzero(events.y[n_train:] == k)) for k in labels]
-    parts = [f"{c} {_class_name(int(k), len(labels))}" for k, c in zip(labels, counts, strict=True)]
+    parts = [f"{c} {name(int(k))}" for k, c in zip(labels, counts, strict=True)]
     progress.note(f"PyLSTM: validation sample: {', '.join(parts)} events")
-    missing = [
-        _class_name(int(k), len(labels)) for k, c in zip(labels, counts, strict=True) if c == 0
-    ]
+    missing = [name(int(k)) for k, c in zip(labels, counts, strict=True) if c == 0]
     if missing:
         _training_warning(
             progress,
@@ -547,10 +657,15 @@ def _loop(model, state, events: _Events, checkpoint, progress, on_epoch) -> Mode
             f"ValidationSize={options.validation_size} leaves no training events out of {N}; "
             "lower it (e.g. ValidationSize=20%)"
         )
-    w = prepare_weights(events.y, events.w)
-    y_f = events.y.astype(dtype)
+    head = model.head
+    if head.analysis_type == "REGRESSION":  # one class: all events
+        w = prepare_weights(np.zeros(N, dtype=np.int64), events.w, ["regression"])
+        targets = head.encode(model.target_transform.apply(events.y), net.n_outputs, dtype)
+    else:
+        w = prepare_weights(events.y, events.w, model.class_names or None)
+        targets = head.encode(events.y, net.n_outputs, dtype)
     if n_val > 0 and not state.finished:
-        _report_validation(progress, events, n_train)
+        _report_validation(progress, events, n_train, model)
 
     while state.phase < len(options.training) and not state.finished:
         phase = options.training[state.phase]
@@ -565,7 +680,7 @@ def _loop(model, state, events: _Events, checkpoint, progress, on_epoch) -> Mode
             optimizer.load_state_dict(state.optimizer_state)
         if state.phase_epoch == 0:  # the phase starts: validation loss of the starting weights
             reg0, _ = net.regularization(state.params, phase.regularization, phase.weight_decay)
-            val0 = _val_loss(net, state.params, events, w, transform, dtype, n_train)
+            val0 = _val_loss(net, head, state.params, events, targets, w, transform, dtype, n_train)
             state.min_val = val0 + reg0
             state.conv = 0
         progress.header(n_train, n_val, state.phase, len(options.training))
@@ -579,10 +694,9 @@ def _loop(model, state, events: _Events, checkpoint, progress, on_epoch) -> Mode
             for b in range(n_batches):
                 idx = np.sort(order[b * phase.batch_size : (b + 1) * phase.batch_size])
                 xb, mb = events.batch(idx, transform, dtype)  # positions < n_train
-                yb, wb = y_f[idx], w[idx]
                 out, caches = net.forward(state.params, xb, mb)
-                loss, dz = binary_cross_entropy(out[:, 0], yb, wb)
-                grads = net.backward(state.params, dz[:, None], caches)
+                loss, dz = head.loss(out, targets[idx], w[idx])
+                grads = net.backward(state.params, dz, caches)
                 reg, reg_grads = net.regularization(
                     state.params, phase.regularization, phase.weight_decay
                 )
@@ -604,7 +718,10 @@ def _loop(model, state, events: _Events, checkpoint, progress, on_epoch) -> Mode
             val = math.nan
             if state.phase_epoch % phase.test_repetitions == 0 and n_val > 0:
                 reg, _ = net.regularization(state.params, phase.regularization, phase.weight_decay)
-                val = _val_loss(net, state.params, events, w, transform, dtype, n_train) + reg
+                val = _val_loss(
+                    net, head, state.params, events, targets, w, transform, dtype, n_train
+                )
+                val += reg
                 if not math.isfinite(val):
                     _diverged(model, state, checkpoint, val, math.nan)
                 if val < state.min_val:

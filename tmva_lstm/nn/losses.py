@@ -15,17 +15,20 @@ __all__ = ["binary_cross_entropy", "mean_squared_error", "softmax_cross_entropy"
 def binary_cross_entropy(
     logits: np.ndarray, targets: np.ndarray, weights: np.ndarray
 ) -> tuple[float, np.ndarray]:
-    """Weighted two-class cross-entropy of ``sigmoid(logits)``; returns ``(loss, dlogits)``.
+    """Weighted cross-entropy of ``sigmoid(logits)``; returns ``(loss, dlogits)``.
 
-    Per event ``-y log s - (1 - y) log(1 - s)`` = ``softplus(z) - y z`` with
-    ``softplus(z) = max(z, 0) + log1p(exp(-|z|))``: finite for any ``z``.
+    Per output ``-y log s - (1 - y) log(1 - s)`` = ``softplus(z) - y z`` with
+    ``softplus(z) = max(z, 0) + log1p(exp(-|z|))``: finite for any ``z``. For ``(N, K)``
+    logits every output is an independent two-class term (TMVA's multiclass CROSSENTROPY)
+    and the sum is divided by ``N K``, as TMVA.
     """
     z = logits
-    n = z.shape[0]
-    per_event = np.maximum(z, 0) - targets * z + np.log1p(np.exp(-np.abs(z)))  # (N,)
-    loss = float(np.dot(weights, per_event)) / n
+    n = z.size  # N K
+    w = weights if z.ndim == 1 else weights[:, None]
+    per_output = np.maximum(z, 0) - targets * z + np.log1p(np.exp(-np.abs(z)))  # (N,) or (N, K)
+    loss = float(np.dot(weights, per_output if z.ndim == 1 else per_output.sum(axis=1))) / n
     s = 0.5 + 0.5 * np.tanh(0.5 * z)  # sigmoid
-    dz = (s - targets) * weights / n  # d loss / d z
+    dz = (s - targets) * w / n  # d loss / d z
     return loss, dz.astype(z.dtype, copy=False)
 
 
