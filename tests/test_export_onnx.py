@@ -391,6 +391,15 @@ def test_more_than_one_output_is_refused(rng, onnx, tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+def test_a_one_target_regression_model_is_refused(rng, onnx, tmp_path):
+    """One output, but identity, not a sigmoid: the graph would be silently wrong."""
+    network = Network.from_layout("LSTM|5,LINEAR", T, F, n_outputs=1)
+    options = MethodOptions.from_string("AnalysisType=Regression")
+    model = Model(network, network.init_params(rng), options, ["v"] * (T * F))
+    with pytest.raises(OptionError, match="AnalysisType=Regression"):
+        export_onnx(model, tmp_path / "m.onnx")
+
+
 @pytest.mark.parametrize("batch_size", [0, -2, 1.5, True, "4"])
 def test_bad_batch_size(batch_size, rng, onnx):
     model, _ = make_model("LSTM|5,LINEAR", rng)

@@ -168,6 +168,11 @@ class _GraphBuilder:
 
 def _check_exportable(model: Model, batch_size: int | None, opset: int, max_opset: int) -> None:
     network = model.network
+    if model.analysis_type != "CLASSIFICATION":
+        raise OptionError(
+            f"ONNX export supports two-class classification; this model is "
+            f"AnalysisType={model.analysis_type.capitalize()}"
+        )
     if network.n_outputs != 1:
         raise OptionError(
             f"ONNX export supports two-class classification (one network output), but this "
