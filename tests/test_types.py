@@ -32,7 +32,7 @@ from sequences import (  # noqa: E402
 SHAPE = "WeightInitialization=XAVIERUNIFORM:Layout=LSTM|8,DENSE|32|TANH,LINEAR"
 TRAINING = "MaxEpochs=20:BatchSize=32:LearningRate=3e-3:Silent"
 MULTICLASS = f"AnalysisType=Multiclass:ErrorStrategy=MUTUALEXCLUSIVE:{SHAPE}:{TRAINING}"
-REGRESSION = f"AnalysisType=Regression:VarTransform=N:{SHAPE}:{TRAINING}"
+REGRESSION = f"AnalysisType=Regression:VarTransform=N:{SHAPE}:{TRAINING}:MaxEpochs=40"
 QUICK = "Layout=LSTM|4,DENSE|8|TANH,LINEAR:MaxEpochs=2:BatchSize=20:RandomSeed=3:Silent"
 
 
@@ -52,10 +52,10 @@ def test_multiclass_learns_classes_that_differ_only_in_time_structure(multiclass
     """3 classes of AR(1) sequences (rho = +0.5, -0.5, 0; the same N(0,1) at every step).
 
     Test-sample accuracy over seeds 0..4 (``tests/torch_quality_types.py``, 3000 training
-    events, 20 epochs): PyTorch LSTM(8) -> 32 tanh -> 3 with softmax cross-entropy
-    0.683 0.684 0.645 0.679 0.685 (mean 0.675); tmva_lstm 0.676 0.683 0.677 0.700 0.677
-    (mean 0.683); Bayes-optimal 0.703 0.700 0.704 0.713 0.701. The floor is PyTorch's worst
-    seed, 0.645; chance is 0.333.
+    events, 20 epochs, stratified random validation split): PyTorch LSTM(8) -> 32 tanh -> 3
+    with softmax cross-entropy 0.683 0.684 0.645 0.679 0.685 (mean 0.675); tmva_lstm
+    0.673 0.644 0.648 0.662 0.674 (mean 0.660); Bayes-optimal 0.703 0.700 0.704 0.713 0.701.
+    The floor is PyTorch's worst seed, 0.645 (this test: seed 0); chance is 0.333.
     """
     Xt, yt = three_class_sample(1000, 1000)
     p = multiclass_model.predict(Xt)
@@ -71,17 +71,19 @@ def test_regression_learns_known_functions_of_the_sequence(regression_model):
     """Targets 10 mean_t(x0) + 5 and 10 x1[first step] + 5 of white-noise sequences.
 
     Test-sample RMS / target std over seeds 0..4 (``tests/torch_quality_types.py``, 3000
-    training events, 20 epochs, targets and inputs normalised to [-1, 1] as VarTransform=N):
-    PyTorch [mean, first] [0.076 0.181] [0.152 0.606] [0.096 0.123] [0.07 0.132]
-    [0.061 0.096]; tmva_lstm [0.098 0.16] [0.109 0.146] [0.103 0.152] [0.085 0.175]
-    [0.088 0.187]. The floor is what PyTorch reaches on 4 seeds of 5: 0.16 and 0.19 (a
-    constant prediction scores 1.0).
+    training events, 40 epochs, targets and inputs normalised to [-1, 1] as VarTransform=N):
+    PyTorch [mean, first] [0.049 0.064] [0.071 0.064] [0.092 0.068] [0.056 0.078]
+    [0.046 0.054]; tmva_lstm [0.069 0.102] [0.069 0.083] [0.084 0.063] [0.074 0.104]
+    [0.049 0.063]. Worst seeds: PyTorch 0.092 and 0.078, tmva_lstm 0.084 and 0.104 (on the
+    second target tmva_lstm averages 0.083 against PyTorch's 0.066). The floor, 0.10 and
+    0.11, lies above both models' worst seeds (this test: seed 0). A constant prediction
+    scores 1.0.
     """
     Xt, Yt = regression_sample(3000, 1000)
     p = regression_model.predict(Xt)
     assert p.shape == (3000, 2) and p.dtype == np.float64
     rms = np.sqrt(((p - Yt) ** 2).mean(axis=0)) / Yt.std(axis=0)
-    assert rms[0] <= 0.16 and rms[1] <= 0.19, f"RMS/std {rms} above PyTorch's 0.16, 0.19"
+    assert rms[0] <= 0.10 and rms[1] <= 0.11, f"RMS/std {rms} above the floor 0.10, 0.11"
     assert abs(p.mean(axis=0) - Yt.mean(axis=0)).max() < 0.5  # in the targets' own units
     assert regression_model.target_names == TARGET_NAMES
     assert regression_model.target_transform.kind == "N"
