@@ -11,14 +11,22 @@ import textwrap
 import warnings
 from collections.abc import Sequence
 
-from .errors import TmvaLstmError
+from .errors import OptionError, TmvaLstmError
 
 EXAMPLES = {
     "train": """\
         tmva-lstm train --signal data.root:sgn --background data.root:bkg \\
             --layout 'per-step:vars_time{t}' --n-train-signal 1600 --n-train-background 1600 \\
             --options 'InputLayout=10|30:Layout=LSTM|10,DENSE|64|TANH,LINEAR:MaxEpochs=20:BatchSize=100' \\
-            --output-dir results""",
+            --output-dir results
+
+        # Multiclass (AnalysisType=Multiclass): one --class NAME=FILE:TREE per class
+        tmva-lstm train --class Signal=sig.root:t --class ttbar=tt.root:t --class WJets=w.root:t \
+            --layout 'per-step:x{t}' --options 'Layout=LSTM|8,DENSE|32|TANH,LINEAR:MaxEpochs=20'
+
+        # Regression (AnalysisType=Regression): one sample, one --target EXPR per target
+        tmva-lstm train --input calib.root:t --target 'E_true' --target 'eta_true' \
+            --layout 'jagged:hit_e,hit_t:max=20' --options 'VarTransform=N:MaxEpochs=20'""",
     "evaluate": """\
         tmva-lstm evaluate results/dataset/weights/TMVAClassification_PyLSTM.weights.xml \\
             --signal test.root:sgn --background test.root:bkg""",
@@ -49,7 +57,7 @@ def _sub(subs, name: str, help_text: str) -> argparse.ArgumentParser:
 
 
 def _data_args(p: argparse.ArgumentParser, layout_required: bool) -> None:
-    p.add_argument("--signal", "-s", nargs="+", required=True, metavar="FILE:TREE",
+    p.add_argument("--signal", "-s", nargs="+", metavar="FILE:TREE",
                    help="signal source(s): file.root:tree, globs allowed")  # fmt: skip
     p.add_argument("--background", "-b", nargs="+", metavar="FILE:TREE",
                    help="background source(s); omit with --class-expr")  # fmt: skip
@@ -92,6 +100,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--split-seed", type=int, default=100, help="seed of the random train/test split"
     )
+    p.add_argument("--class", dest="classes", action="append", metavar="NAME=FILE:TREE",
+                   help="Multiclass: a class and its source, in class order (repeat per class; "
+                   "repeat a name to add sources)")  # fmt: skip
+    p.add_argument("--input", nargs="+", metavar="FILE:TREE",
+                   help="Regression: the sample's source(s), with --target")  # fmt: skip
+    p.add_argument("--target", action="append", metavar="EXPR",
+                   help="Regression: a target expression (repeat per target)")  # fmt: skip
+    p.add_argument("--n-train", action="append", metavar="NAME=N",
+                   help="Multiclass: training events of class NAME; Regression: N (0: half)")  # fmt: skip
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     p.add_argument("--memmap", action="store_true",
                    help="keep the inputs on disk (OUTPUT_DIR/inputs.npy): samples larger than memory")  # fmt: skip
@@ -147,8 +164,15 @@ def _sources(values: Sequence[str] | None):
 def run(args: argparse.Namespace) -> int:
     from . import workflow
 
+    if args.command == "train" and (args.classes or args.target or args.input):
+        return _train_typed(args)
     if args.command in ("train", "demo"):
         if args.command == "train":
+            if not args.signal:
+                raise OptionError(
+                    "train needs --signal (and --background or --class-expr), or --class "
+                    "NAME=FILE:TREE per class (Multiclass), or --input with --target (Regression)"
+                )
             result = workflow.train_on_files(
                 _sources(args.signal), _sources(args.background), layout=args.layout,
                 options=args.options, output_dir=args.output_dir, title=args.title, job=args.job,
@@ -165,6 +189,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {kind:>10}: {path}")
         print(f"ROC integral (TMVA): {result.roc_integral:.4f}")
     elif args.command == "evaluate":
+        if not args.signal:
+            raise OptionError("evaluate needs --signal (and --background or --class-expr)")
         ev = workflow.evaluate_on_files(
             args.model, _sources(args.signal), _sources(args.background), layout=args.layout,
             cut=args.cut, weight=args.weight, class_expr=args.class_expr, output_dir=args.output_dir,
@@ -182,6 +208,69 @@ def run(args: argparse.Namespace) -> int:
 
         print(f"wrote {export_onnx_file(args.model, args.output, batch_size=args.batch_size)}")
     return 0
+
+
+def _train_typed(args: argparse.Namespace) -> int:
+    """``train`` with ``--class`` (Multiclass) or ``--input``/``--target`` (Regression)."""
+    from . import workflow_types
+
+    if args.signal or args.background or args.class_expr:
+        raise OptionError(
+            "--class/--input/--target replace --signal, --background and --class-expr; "
+            "give one kind of sources"
+        )
+    if args.resume or args.memmap:
+        raise OptionError("--resume and --memmap are for two-class jobs only so far")
+    common = dict(
+        layout=args.layout, options=args.options, output_dir=args.output_dir, title=args.title,
+        cut=args.cut, weight=args.weight, split_seed=args.split_seed,
+    )  # fmt: skip
+    if args.job != "TMVAClassification":
+        common["job"] = args.job
+    counts = _name_values(args.n_train or [], "--n-train", "NAME=N")
+    if args.classes:
+        if args.input or args.target:
+            raise OptionError("--class (Multiclass) and --input/--target (Regression) exclude "
+                              "each other")  # fmt: skip
+        classes: dict[str, list[str]] = {}
+        for name, source in _name_values(args.classes, "--class", "NAME=FILE:TREE"):
+            classes.setdefault(name, []).append(source)
+        n_train = {}
+        for name, value in counts:
+            n_train[name] = _count(value, name)
+        result = workflow_types.train_classes_on_files(
+            {k: v if len(v) > 1 else v[0] for k, v in classes.items()}, n_train=n_train, **common
+        )
+    else:
+        if not args.input or not args.target:
+            raise OptionError("Regression needs --input FILE:TREE and at least one --target EXPR")
+        n = sum(_count(v, n) for n, v in counts) if counts else 0
+        result = workflow_types.train_regression_on_files(
+            _sources(args.input), targets=args.target, n_train=n, **common
+        )
+    print(result.evaluation.summary(args.title), end="")
+    for kind, path in result.files.items():
+        print(f"  {kind:>10}: {path}")
+    return 0
+
+
+def _name_values(items: Sequence[str], flag: str, form: str) -> list[tuple[str, str]]:
+    out = []
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep and flag == "--n-train":
+            name, value = "Regression", item
+        elif not sep or not name.strip() or not value.strip():
+            raise OptionError(f"bad {flag} {item!r}; use {form}")
+        out.append((name.strip(), value.strip()))
+    return out
+
+
+def _count(text: str, name: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise OptionError(f"--n-train {name}={text}: not an integer") from None
 
 
 def _step(text: str) -> int | str:

@@ -15,6 +15,7 @@ Outputs of :func:`train_on_files` under ``output_dir`` (TMVA's names)::
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -260,6 +261,11 @@ def evaluate_on_files(
     from .evaluate import evaluate, roc_curve
 
     model = Model.load(model_path)
+    if model.analysis_type != "CLASSIFICATION":
+        raise OptionError(
+            f"{model_path} is an AnalysisType={model.analysis_type.capitalize()} model; "
+            "evaluate takes two-class models (train prints the evaluation of the other types)"
+        )
     layout = layout or model.data_layout
     if not layout:
         raise OptionError(f"{model_path} records no data layout; give --layout")
@@ -299,6 +305,8 @@ def apply_to_files(
     numbers, fixed-size and jagged arrays). ``friend=True``: a tree with only the score
     branch, entry for entry, to use with ``TTree::AddFriend``. The output is written to a
     temporary file and renamed at the end, so a crash never leaves a half-written file.
+    A Multiclass model writes one branch ``<branch>_<class>`` per class (its probability), a
+    Regression model one ``<branch>_<target>`` per target.
     """
     import uproot
 
@@ -321,7 +329,7 @@ def apply_to_files(
                 scores = model.predict(chunk.X, chunk.mask).astype(np.float32)
                 file_path, _, tree_name = chunk.source.rpartition(":")
                 name = tree_name if not friend else f"{tree_name}_{branch}"
-                arrays: dict[str, object] = {branch: scores}
+                arrays: dict[str, object] = _score_branches(model, scores, branch)
                 if not friend:
                     arrays = _copy_branches(file_path, tree_name, chunk.entries) | arrays
                 if name not in trees:
@@ -332,6 +340,17 @@ def apply_to_files(
         Path(tmp).unlink(missing_ok=True)
         raise
     return output
+
+
+def _score_branches(model: Model, scores: np.ndarray, branch: str) -> dict[str, np.ndarray]:
+    """``{branch: scores}``, or one branch per class or target for 2-d outputs."""
+    if scores.ndim == 1:
+        return {branch: scores}
+    names = model.class_names if model.analysis_type == "MULTICLASS" else model.target_names
+    return {
+        f"{branch}_{re.sub(r'[^A-Za-z0-9_]', '_', name)}": np.ascontiguousarray(scores[:, k])
+        for k, name in enumerate(names)
+    }
 
 
 def _copy_branches(file_path: str, tree_name: str, entries: np.ndarray) -> dict[str, object]:

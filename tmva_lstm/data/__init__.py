@@ -59,7 +59,15 @@ from __future__ import annotations
 
 from .dataset import Dataset
 from .layout import SequenceLayout
-from .loading import iterate, load, variable_branches
+from .loading import iterate, load, load_classes, variable_branches
 from .sources import Source
 
-__all__ = ["SequenceLayout", "Dataset", "load", "iterate", "variable_branches", "Source"]
+__all__ = [
+    "SequenceLayout",
+    "Dataset",
+    "load",
+    "load_classes",
+    "iterate",
+    "variable_branches",
+    "Source",
+]

@@ -40,6 +40,8 @@ class Dataset:
     source: str = ""  # where the events came from
     entries: np.ndarray | None = None  # (N,) int64 entry numbers in their own tree
     n_dropped: int = 0  # events left out for NaN/Inf inputs (non_finite="drop")
+    targets: np.ndarray | None = None  # (N, M) float64 regression targets (``targets=``)
+    class_names: list[str] | None = None  # names of the classes y = 0..K-1 (load_classes)
 
     def __post_init__(self) -> None:
         self.X = np.asarray(self.X)
@@ -70,6 +72,12 @@ class Dataset:
             raise DataError(
                 f"Dataset has T*F = {t * f} variables but {len(self.variable_names)} variable names"
             )
+        if self.targets is not None:
+            self.targets = np.asarray(self.targets, dtype=np.float64)
+            if self.targets.ndim != 2 or len(self.targets) != n:
+                raise DataError(
+                    f"Dataset.targets must have shape ({n}, M), not {self.targets.shape}"
+                )
         if self.entries is not None:
             self.entries = np.asarray(self.entries, dtype=np.int64)
             if self.entries.shape != (n,):
@@ -80,7 +88,12 @@ class Dataset:
 
     def __repr__(self) -> str:
         n, t, f = self.X.shape
-        counts = f"signal={int(np.sum(self.y == 1))}, background={int(np.sum(self.y == 0))}"
+        if self.class_names:
+            counts = ", ".join(
+                f"{name}={int(np.sum(self.y == k))}" for k, name in enumerate(self.class_names)
+            )
+        else:
+            counts = f"signal={int(np.sum(self.y == 1))}, background={int(np.sum(self.y == 0))}"
         if np.any(self.y < 0):
             counts += f", unlabelled={int(np.sum(self.y < 0))}"
         masked = ", masked" if self.mask is not None else ""
@@ -112,6 +125,8 @@ class Dataset:
             variable_names=self.variable_names,
             source=self.source,
             entries=None if self.entries is None else self.entries[index],
+            targets=None if self.targets is None else self.targets[index],
+            class_names=self.class_names,
         )
 
     @classmethod
@@ -140,6 +155,7 @@ class Dataset:
         sources = list(dict.fromkeys(d.source for d in datasets if d.source))
         masked = first.mask is not None
         with_entries = all(d.entries is not None for d in datasets)
+        with_targets = all(d.targets is not None for d in datasets)
         return cls(
             X=np.concatenate([d.X for d in datasets]),
             y=np.concatenate([d.y for d in datasets]),
@@ -149,4 +165,6 @@ class Dataset:
             variable_names=first.variable_names,
             source="; ".join(sources),
             entries=np.concatenate([d.entries for d in datasets]) if with_entries else None,
+            targets=np.concatenate([d.targets for d in datasets]) if with_targets else None,
+            class_names=first.class_names,
         )

@@ -1,9 +1,10 @@
-"""The public readers: :func:`load`, :func:`iterate` and :func:`variable_branches`."""
+"""The public readers: :func:`load`, :func:`load_classes`, :func:`iterate` and
+:func:`variable_branches`."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from .plan import _Plan
 from .reader import _check_dtype, _check_same_layout, _check_step_size, _Reader
 from .sources import Source
 
-__all__ = ["load", "iterate", "variable_branches"]
+__all__ = ["load", "load_classes", "iterate", "variable_branches"]
 
 # --------------------------------------------------------------------------------------
 # Public API
@@ -92,8 +93,12 @@ def load(
     dtype: Any = np.float32,
     non_finite: str = "stop",
     memmap: str | os.PathLike | None = None,
+    targets: Sequence[str] | None = None,
 ) -> Dataset:
     """Read a labelled dataset: signal (y = 1) first, then background (y = 0).
+
+    With ``targets`` (uproot expressions, one per regression target) and one source: a
+    regression sample, ``Dataset.targets (N, M)``, every ``y`` 0 (TMVA's one class).
 
     Either two sources, or one source and ``class_expr`` (non-zero = signal). ``cut`` and
     ``weight`` apply to both. ``max_events`` caps each source (after the cut). Raises
@@ -112,6 +117,15 @@ def load(
         keep_open=True,
         non_finite=non_finite,
     )
+    if targets is not None:
+        if background is not None or class_expr is not None:
+            raise OptionError(
+                "a regression sample (targets=...) is one source, without background or class_expr"
+            )
+        return load_classes(
+            {"Regression": signal}, layout=layout, cut=cut, weight=weight, targets=targets,
+            step_size=step_size, max_events=max_events, dtype=dtype, non_finite=non_finite,
+        )  # fmt: skip
     if background is None:
         if class_expr is None:
             raise OptionError(
@@ -162,6 +176,68 @@ def load(
     return data
 
 
+def load_classes(
+    classes: Mapping[str, Source],
+    *,
+    layout: SequenceLayout | str,
+    cut: str | None = None,
+    weight: str | None = None,
+    targets: Sequence[str] | None = None,
+    step_size: int | str = "100 MB",
+    max_events: int | None = None,
+    dtype: Any = np.float32,
+    non_finite: str = "stop",
+) -> Dataset:
+    """Read K named classes, as TMVA's ``AddTree(tree, className)``: ``y`` = the index of
+    the class in ``classes`` (insertion order), ``Dataset.class_names`` = its keys.
+
+    ``{"Signal": "sig.root:t", "ttbar": "tt.root:t", "WJets": "w.root:t"}`` gives y = 0, 1,
+    2. ``targets``: regression target expressions, read into ``Dataset.targets (N, M)``.
+    ``cut`` and ``weight`` apply to every class; an empty class raises ``DataError``.
+    """
+    names = list(classes)
+    if not names or not all(isinstance(n, str) and n.strip() for n in names):
+        raise OptionError(f"classes needs at least one named source, got {names!r}")
+    if targets is not None:
+        targets = list(targets)
+        if not targets or not all(isinstance(t, str) and t.strip() for t in targets):
+            raise OptionError(f"targets must be non-empty expression strings, got {targets!r}")
+    layout = _as_layout(layout)
+    common: dict[str, Any] = dict(
+        cut=cut,
+        weight=weight,
+        targets=tuple(targets or ()),
+        step_size=_check_step_size(step_size),
+        max_events=_check_max_events(max_events),
+        dtype=_check_dtype(dtype),
+        keep_open=True,
+        non_finite=non_finite,
+    )
+    readers = [
+        _Reader(classes[name], layout, class_expr=None, label=k, role=name, **common)
+        for k, name in enumerate(names)
+    ]
+    try:
+        for r in readers:
+            r.validate()
+        plans = [next(iter(r.plans.values())) for r in readers]
+        for plan in plans[1:]:
+            _check_same_layout(plan, plans[0])
+        in_place = cut is None and plans[0].F is not None and non_finite == "stop"
+        data = _read_all(readers, plans[0], in_place=in_place)
+        data.n_dropped = sum(r.dropped for r in readers)
+    finally:
+        for r in readers:
+            r.close()
+    data.class_names = names
+    data.source = "; ".join(
+        f"{name}: {r.description}" for name, r in zip(names, readers, strict=True)
+    )
+    if cut:
+        data.source += f"; cut: {cut}"
+    return data
+
+
 def _read_all(readers: list[_Reader], plan: _Plan, in_place: bool, memmap=None) -> Dataset:
     """All chunks of all readers as one Dataset; ``in_place`` fills a preallocated X
     (in memory, or in the ``.npy`` file ``memmap``)."""
@@ -204,6 +280,7 @@ def _read_all(readers: list[_Reader], plan: _Plan, in_place: bool, memmap=None) 
         variable_names=first.variable_names,
         source=first.source,
         entries=np.concatenate([d.entries for d in parts]),
+        targets=None if first.targets is None else np.concatenate([d.targets for d in parts]),
     )
 
 

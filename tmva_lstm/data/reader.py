@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import re
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -32,7 +32,18 @@ _VALIDATION_ENTRIES = 100  # expressions are tried on this many entries before r
 
 _KEEP_OPEN = 16  # load() keeps this many files open from validation to reading
 
+
 # Names under which the expressions are handed to uproot as aliases.
+def _alias(what: str) -> str:
+    """The alias of an expression (``target0``, ``target1``... for regression targets)."""
+    return _ALIASES.get(what, f"tmva_lstm__{what}")
+
+
+def _label(what: str) -> str:
+    """How an expression is named in messages: ``target0`` is a ``target``."""
+    return "target" if what.startswith("target") else what
+
+
 _ALIASES = {
     "cut": "tmva_lstm__cut",
     "weight": "tmva_lstm__weight",
@@ -83,6 +94,7 @@ class _Reader:
         cut: str | None,
         weight: str | None,
         class_expr: str | None,
+        targets: Sequence[str] = (),
         label: int,
         step_size: int | str,
         max_events: int | None,
@@ -103,6 +115,8 @@ class _Reader:
             for k, v in (("cut", cut), ("weight", weight), ("class_expr", class_expr))
             if v is not None
         }
+        self.n_targets = len(targets)
+        self.exprs.update({f"target{j}": t for j, t in enumerate(targets)})
         for k, v in self.exprs.items():
             if not isinstance(v, str) or not v.strip():
                 raise OptionError(f"{k} must be a non-empty expression string, not {v!r}")
@@ -160,17 +174,17 @@ class _Reader:
         for what, expr in self.exprs.items():
             try:
                 out = tree.arrays(
-                    [_ALIASES[what]], aliases={_ALIASES[what]: expr}, library="np", entry_stop=stop
+                    [_alias(what)], aliases={_alias(what): expr}, library="np", entry_stop=stop
                 )
             except uproot.KeyInFileError as err:
                 key = str(err.key) if getattr(err, "key", None) is not None else str(err)
                 raise BranchNotFoundError(
-                    f"{what} '{expr}' uses '{key}', which is not a branch of '{where}'"
+                    f"{_label(what)} '{expr}' uses '{key}', which is not a branch of '{where}'"
                     f"{close_matches(key, tree.keys())}"
                 ) from err
             except SyntaxError as err:
                 raise OptionError(
-                    f"{what} '{expr}' is not a valid expression ({_first_line(err)})"
+                    f"{_label(what)} '{expr}' is not a valid expression ({_first_line(err)})"
                 ) from err
             except (OSError, uproot.deserialization.DeserializationError, zlib.error) as err:
                 raise InputFileError(
@@ -179,10 +193,10 @@ class _Reader:
                 ) from err
             except Exception as err:
                 raise DataError(
-                    f"{what} '{expr}' cannot be evaluated on '{where}': "
+                    f"{_label(what)} '{expr}' cannot be evaluated on '{where}': "
                     f"{type(err).__name__}: {_first_line(err)}"
                 ) from err
-            _per_event(out[_ALIASES[what]], stop, what, expr, where)
+            _per_event(out[_alias(what)], stop, _label(what), expr, where)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -234,7 +248,7 @@ class _Reader:
         fixed-size branches are decompressed straight into it and X is that block;
         otherwise X is None, the arrays hold the branches and :meth:`_convert` builds X.
         """
-        aliases = {_ALIASES[k]: v for k, v in self.exprs.items()}
+        aliases = {_alias(k): v for k, v in self.exprs.items()}
         library = plan.library
         # One uproot call reads layout branches and expressions when both fit library="np";
         # jagged branches need awkward, and the expressions then get their own NumPy call.
@@ -366,6 +380,13 @@ class _Reader:
             y = y.astype(np.int64)
         else:
             y = np.full(n, self.label, dtype=np.int64)
+        targets = None
+        if self.n_targets:
+            columns = []
+            for j in range(self.n_targets):
+                expr = self.exprs[f"target{j}"]
+                columns.append(_per_event(arrays[_alias(f"target{j}")], n, "target", expr, where))
+            targets = np.stack(columns, axis=1).astype(np.float64)  # (n, M)
         # the events kept: the cut, then at most `limit` of them
         keep: slice | np.ndarray | None = None
         if "cut" in self.exprs:
@@ -381,6 +402,7 @@ class _Reader:
             branch_arrays = {k: v[keep] for k, v in branch_arrays.items()}
             filled = None if filled is None else filled[keep]
             w, y, entries = w[keep], y[keep], entries[keep]
+            targets = None if targets is None else targets[keep]
             n = len(entries)
         if n == 0:
             return None
@@ -402,6 +424,7 @@ class _Reader:
                 keep_rows = ~bad
                 self.dropped += int(bad.sum())
                 X, y, w, entries = X[keep_rows], y[keep_rows], w[keep_rows], entries[keep_rows]
+                targets = None if targets is None else targets[keep_rows]
                 mask = None if mask is None else mask[keep_rows]
                 lengths = None if lengths is None else lengths[keep_rows]
                 if len(X) == 0:
@@ -417,6 +440,7 @@ class _Reader:
             variable_names=names,
             source=where,
             entries=entries,
+            targets=targets,
         )
 
 
