@@ -21,11 +21,11 @@ EXAMPLES = {
             --output-dir results
 
         # Multiclass (AnalysisType=Multiclass): one --class NAME=FILE:TREE per class
-        tmva-lstm train --class Signal=sig.root:t --class ttbar=tt.root:t --class WJets=w.root:t \
+        tmva-lstm train --class Signal=sig.root:t --class ttbar=tt.root:t --class WJets=w.root:t \\
             --layout 'per-step:x{t}' --options 'Layout=LSTM|8,DENSE|32|TANH,LINEAR:MaxEpochs=20'
 
         # Regression (AnalysisType=Regression): one sample, one --target EXPR per target
-        tmva-lstm train --input calib.root:t --target 'E_true' --target 'eta_true' \
+        tmva-lstm train --input calib.root:t --target 'E_true' --target 'eta_true' \\
             --layout 'jagged:hit_e,hit_t:max=20' --options 'VarTransform=N:MaxEpochs=20'""",
     "evaluate": """\
         tmva-lstm evaluate results/dataset/weights/TMVAClassification_PyLSTM.weights.xml \\
