@@ -50,17 +50,24 @@ def class_files(tmp_path_factory):
     return d
 
 
-def test_multiclass_job_through_the_command(class_files, tmp_path):
+@pytest.fixture(scope="module")
+def multiclass_job(class_files, tmp_path_factory):
+    out = tmp_path_factory.mktemp("job")
+    sources = [f"--class={n}={class_files / n}.root:t" for n in CLASS_NAMES]
+    run = _cli("train", *sources, "--layout", "per-step:x{t}", "--options", MULTICLASS,
+               "--output-dir", str(out / "out"), cwd=out)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    return out, run
+
+
+def test_multiclass_job_through_the_command(class_files, multiclass_job):
     """3 classes by name; the 1-vs-rest table, the model file, and a class-probability apply.
 
     The quality floor of the Python API test (accuracy 0.645, PyTorch's worst seed) is not
     repeated here: this job trains on other events of the same size. Its floor is 0.62 on a
     fresh test sample (chance 0.333, Bayes-optimal 0.70).
     """
-    sources = [f"--class={n}={class_files / n}.root:t" for n in CLASS_NAMES]
-    run = _cli("train", *sources, "--layout", "per-step:x{t}", "--options", MULTICLASS,
-               "--output-dir", str(tmp_path / "out"), cwd=tmp_path)  # fmt: skip
-    assert run.returncode == 0, run.stderr
+    tmp_path, run = multiclass_job
     assert "1-vs-rest performance metrics per class" in run.stdout
     rows = {
         m[0]: float(m[1]) for m in re.findall(r":\s+(\w+)\s+(\d\.\d{3}) \(\d\.\d{3}\)", run.stdout)
@@ -111,6 +118,23 @@ def test_regression_job_through_the_command(tmp_path):
         assert set(f["t_PyLSTM"].keys()) == {"PyLSTM_truth", "PyLSTM_x8___0__x9___0_"}
         got = f["t_PyLSTM"]["PyLSTM_truth"].array(library="np")
     np.testing.assert_allclose(got, model.predict(X)[:, 0], rtol=1e-5, atol=1e-4)
+
+
+def test_evaluate_a_multiclass_model_on_named_classes(class_files, multiclass_job):
+    from tmva_lstm.evaluate_types import evaluate_multiclass
+
+    tmp_path, _ = multiclass_job
+    model_file = tmp_path / "out/dataset/weights/TMVAMulticlass_PyLSTM.weights.xml"
+    sources = [f"--class={n}={class_files / n}.root:t" for n in CLASS_NAMES]
+    run = _cli("evaluate", str(model_file), *sources, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    X, y = three_class_sample(2000, 0)
+    order = np.argsort(y, kind="stable")  # the files hold the classes in turn
+    p = tl.load_model(model_file).predict(X[order])
+    expected = evaluate_multiclass(p, y[order], None, p, y[order], None, CLASS_NAMES)
+    assert expected.summary("PyLSTM") == run.stdout
+    wrong = _cli("evaluate", str(model_file), *sources[::-1], cwd=tmp_path)
+    assert wrong.returncode == 2 and "in this order" in wrong.stderr
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,11 @@ EXAMPLES = {
             --layout 'jagged:hit_e,hit_t:max=20' --options 'VarTransform=N:MaxEpochs=20'""",
     "evaluate": """\
         tmva-lstm evaluate results/dataset/weights/TMVAClassification_PyLSTM.weights.xml \\
-            --signal test.root:sgn --background test.root:bkg""",
+            --signal test.root:sgn --background test.root:bkg
+        tmva-lstm evaluate results/dataset/weights/TMVAMulticlass_PyLSTM.weights.xml \\
+            --class Signal=sig.root:t --class ttbar=tt.root:t --class WJets=w.root:t
+        tmva-lstm evaluate results/dataset/weights/TMVARegression_PyLSTM.weights.xml \\
+            --input calib.root:t --target E_true""",
     "apply": """\
         tmva-lstm apply results/dataset/weights/TMVAClassification_PyLSTM.weights.xml \\
             'ntuples/*.root:events' --output scored.root""",
@@ -68,6 +72,16 @@ def _data_args(p: argparse.ArgumentParser, layout_required: bool) -> None:
     p.add_argument("--class-expr", help="with one source: expression true for signal events")
 
 
+def _typed_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--class", dest="classes", action="append", metavar="NAME=FILE:TREE",
+                   help="Multiclass: a class and its source, in class order (repeat per class; "
+                   "repeat a name to add sources)")  # fmt: skip
+    p.add_argument("--input", nargs="+", metavar="FILE:TREE",
+                   help="Regression: the sample's source(s), with --target")  # fmt: skip
+    p.add_argument("--target", action="append", metavar="EXPR",
+                   help="Regression: a target expression (repeat per target)")  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="tmva-lstm",
@@ -100,13 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--split-seed", type=int, default=100, help="seed of the random train/test split"
     )
-    p.add_argument("--class", dest="classes", action="append", metavar="NAME=FILE:TREE",
-                   help="Multiclass: a class and its source, in class order (repeat per class; "
-                   "repeat a name to add sources)")  # fmt: skip
-    p.add_argument("--input", nargs="+", metavar="FILE:TREE",
-                   help="Regression: the sample's source(s), with --target")  # fmt: skip
-    p.add_argument("--target", action="append", metavar="EXPR",
-                   help="Regression: a target expression (repeat per target)")  # fmt: skip
+    _typed_args(p)
     p.add_argument("--n-train", action="append", metavar="NAME=N",
                    help="Multiclass: training events of class NAME; Regression: N (0: half)")  # fmt: skip
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
@@ -120,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("model", help="model file (.weights.xml)")
     _data_args(p, layout_required=False)
+    _typed_args(p)
     p.add_argument("--output-dir", help="also write summary.txt and the ROC plot here")
 
     p = _sub(
@@ -188,6 +197,8 @@ def run(args: argparse.Namespace) -> int:
         for kind, path in result.files.items():
             print(f"  {kind:>10}: {path}")
         print(f"ROC integral (TMVA): {result.roc_integral:.4f}")
+    elif args.command == "evaluate" and (args.classes or args.target or args.input):
+        return _evaluate_typed(args)
     elif args.command == "evaluate":
         if not args.signal:
             raise OptionError("evaluate needs --signal (and --background or --class-expr)")
@@ -214,11 +225,7 @@ def _train_typed(args: argparse.Namespace) -> int:
     """``train`` with ``--class`` (Multiclass) or ``--input``/``--target`` (Regression)."""
     from . import workflow_types
 
-    if args.signal or args.background or args.class_expr:
-        raise OptionError(
-            "--class/--input/--target replace --signal, --background and --class-expr; "
-            "give one kind of sources"
-        )
+    classes, regression = _typed_sources(args)
     if args.resume or args.memmap:
         raise OptionError("--resume and --memmap are for two-class jobs only so far")
     common = dict(
@@ -228,6 +235,28 @@ def _train_typed(args: argparse.Namespace) -> int:
     if args.job != "TMVAClassification":
         common["job"] = args.job
     counts = _name_values(args.n_train or [], "--n-train", "NAME=N")
+    if classes is not None:
+        n_train = {name: _count(value, name) for name, value in counts}
+        result = workflow_types.train_classes_on_files(classes, n_train=n_train, **common)
+    else:
+        n = sum(_count(v, n) for n, v in counts) if counts else 0
+        sources, targets = regression
+        result = workflow_types.train_regression_on_files(
+            sources, targets=targets, n_train=n, **common
+        )
+    print(result.evaluation.summary(args.title), end="")
+    for kind, path in result.files.items():
+        print(f"  {kind:>10}: {path}")
+    return 0
+
+
+def _typed_sources(args: argparse.Namespace):
+    """``(classes, None)`` for --class, ``(None, (sources, targets))`` for --input/--target."""
+    if args.signal or args.background or args.class_expr:
+        raise OptionError(
+            "--class/--input/--target replace --signal, --background and --class-expr; "
+            "give one kind of sources"
+        )
     if args.classes:
         if args.input or args.target:
             raise OptionError("--class (Multiclass) and --input/--target (Regression) exclude "
@@ -235,22 +264,21 @@ def _train_typed(args: argparse.Namespace) -> int:
         classes: dict[str, list[str]] = {}
         for name, source in _name_values(args.classes, "--class", "NAME=FILE:TREE"):
             classes.setdefault(name, []).append(source)
-        n_train = {}
-        for name, value in counts:
-            n_train[name] = _count(value, name)
-        result = workflow_types.train_classes_on_files(
-            {k: v if len(v) > 1 else v[0] for k, v in classes.items()}, n_train=n_train, **common
-        )
-    else:
-        if not args.input or not args.target:
-            raise OptionError("Regression needs --input FILE:TREE and at least one --target EXPR")
-        n = sum(_count(v, n) for n, v in counts) if counts else 0
-        result = workflow_types.train_regression_on_files(
-            _sources(args.input), targets=args.target, n_train=n, **common
-        )
-    print(result.evaluation.summary(args.title), end="")
-    for kind, path in result.files.items():
-        print(f"  {kind:>10}: {path}")
+        return {k: v if len(v) > 1 else v[0] for k, v in classes.items()}, None
+    if not args.input or not args.target:
+        raise OptionError("Regression needs --input FILE:TREE and at least one --target EXPR")
+    return None, (_sources(args.input), args.target)
+
+
+def _evaluate_typed(args: argparse.Namespace) -> int:
+    from . import workflow_types
+
+    classes, regression = _typed_sources(args)
+    ev = workflow_types.evaluate_typed_on_files(
+        args.model, classes=classes, regression=regression, layout=args.layout, cut=args.cut,
+        weight=args.weight, output_dir=args.output_dir,
+    )  # fmt: skip
+    print(ev.summary("PyLSTM"), end="")
     return 0
 
 

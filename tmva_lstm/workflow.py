@@ -264,7 +264,7 @@ def evaluate_on_files(
     if model.analysis_type != "CLASSIFICATION":
         raise OptionError(
             f"{model_path} is an AnalysisType={model.analysis_type.capitalize()} model; "
-            "evaluate takes two-class models (train prints the evaluation of the other types)"
+            "give its sources with --class (Multiclass) or --input/--target (Regression)"
         )
     layout = layout or model.data_layout
     if not layout:

@@ -24,7 +24,13 @@ from .model import Model
 from .options import MethodOptions
 from .training import Progress, train
 
-__all__ = ["TypedRunResult", "split_classes", "train_classes_on_files", "train_regression_on_files"]
+__all__ = [
+    "TypedRunResult",
+    "split_classes",
+    "train_classes_on_files",
+    "train_regression_on_files",
+    "evaluate_typed_on_files",
+]
 
 
 @dataclass
@@ -184,3 +190,61 @@ def train_regression_on_files(
     )
     return _run(data, opts, seq_layout, output_dir, title, job, dataset, train_rows, test_rows,
                 progress, target_names=list(targets))  # fmt: skip
+
+
+def evaluate_typed_on_files(
+    model_path: str | Path,
+    *,
+    classes: Mapping[str, object] | None = None,
+    regression: tuple[object, Sequence[str]] | None = None,
+    layout: str | None = None,
+    cut: str | None = None,
+    weight: str | None = None,
+    output_dir: str | Path | None = None,
+    title: str = "PyLSTM",
+):
+    """Evaluate a saved Multiclass model on ``classes`` (names as in the model) or a
+    Regression model on ``regression = (sources, target expressions)``; every event is test
+    (the training columns repeat the test figures). Writes ``summary.txt`` to ``output_dir``."""
+    from .data import load, load_classes
+    from .evaluate_types import evaluate_multiclass, evaluate_regression
+    from .modelfile import atomic_write_bytes
+    from .workflow import _check_fits
+
+    model = Model.load(model_path)
+    kind = model.analysis_type
+    if (kind == "MULTICLASS") != (classes is not None) or kind == "CLASSIFICATION":
+        given = "--class sources" if classes is not None else "--input/--target"
+        raise OptionError(
+            f"{model_path} is an AnalysisType={kind.capitalize()} model; {given} do not fit it "
+            "(two-class: --signal/--background; Multiclass: --class; Regression: --input/--target)"
+        )
+    layout = layout or model.data_layout
+    if not layout:
+        raise OptionError(f"{model_path} records no data layout; give --layout")
+    if classes is not None:
+        if list(classes) != model.class_names:
+            raise OptionError(
+                f"the model's classes are {model.class_names}, in this order; got {list(classes)}"
+            )
+        data = load_classes(classes, layout=layout, cut=cut, weight=weight)
+    else:
+        sources, targets = regression
+        if len(targets) != len(model.target_names):
+            raise OptionError(
+                f"the model has {len(model.target_names)} targets ({model.target_names}); "
+                f"got {len(targets)} --target expressions"
+            )
+        data = load(sources, layout=layout, cut=cut, weight=weight, targets=list(targets))
+    _check_fits(model, model_path, data)
+    rows = np.arange(len(data))
+    pred = _predict_rows(model, data, rows)
+    if classes is not None:
+        ev = evaluate_multiclass(pred, data.y, data.weights, pred, data.y, data.weights,
+                                 model.class_names)  # fmt: skip
+    else:
+        ev = evaluate_regression(pred, data.targets, data.weights, pred, data.targets,
+                                 data.weights, model.target_names)  # fmt: skip
+    if output_dir is not None:
+        atomic_write_bytes(Path(output_dir) / "summary.txt", ev.summary(title).encode())
+    return ev
