@@ -208,6 +208,22 @@ def _carve(dtype, *shapes: tuple[int, ...]) -> list[np.ndarray]:
     ]
 
 
+def _blocks(N: int, T: int, K: int, H: int) -> int:
+    """How many row blocks (threads) the compiled kernels cut a batch into: one per numba
+    thread, at least 16 rows each, and one alone for small problems (where starting threads
+    costs more than it saves)."""
+    if 2.0 * N * T * K * 4 * H < 2e6:  # GEMM flops of the forward pass
+        return 1
+    return max(1, min(_numba_threads(), N // 16))
+
+
+def _numba_threads() -> int:
+    """numba's thread count (``NUMBA_NUM_THREADS``, or ``numba.set_num_threads``)."""
+    from numba import get_num_threads
+
+    return get_num_threads()
+
+
 @dataclass
 class LSTMCache:
     """What ``lstm_backward`` needs from ``lstm_forward``. Internal gate order (g, i, f, o).
@@ -318,21 +334,19 @@ def lstm_forward(
     cs[0] = 0.0 if c0 is None else c0
 
     m_t = None if mask is None else np.ascontiguousarray(np.asarray(mask, dtype=bool).T)  # (T, N)
-    fused = _fused_kernels()
-    if fused is None:
-        gates_forward, hidden_forward, keep = _gates_forward, _hidden_forward, m_t
-    else:
-        gates_forward, hidden_forward = fused.gates_forward, fused.hidden_forward
+    compiled = _fused_kernels()
+    if compiled is not None:  # the whole recurrence in one compiled call
         keep = np.ones((T, N), dtype=bool) if m_t is None else m_t
-
-    rows = repeat(None, T) if keep is None else keep  # (N,) valid rows of each step
-    steps = zip(vs[:T], acts, cs[:-1], cs[1:], tanh_c, hs[:-1], hs[1:], rows, strict=True)
-    for v, a, c_prev, c, tc, h_prev, h, k in steps:  # step t: v = [x_t, 1, h_{t-1}], a = acts[t]
-        np.matmul(v, V_half, out=a)  # (N, K) @ (K, 4H) -> (N, 4H): z_t
-        np.tanh(a, out=a)  # g = tanh(z_g); tanh(z / 2) for i, f, o
-        gates_forward(a, c_prev, c, k)  # i, f, o = sigmoid(z); c_t = f c_{t-1} + i g
-        np.tanh(c, out=tc)
-        hidden_forward(a, tc, h_prev, h, k)  # h_t = o tanh(c_t), into the next step's v
+        compiled.forward_sequence(vs, V_half, acts, cs, tanh_c, keep, _blocks(N, T, K, H))
+    else:
+        rows = repeat(None, T) if m_t is None else m_t  # (N,) valid rows of each step
+        steps = zip(vs[:T], acts, cs[:-1], cs[1:], tanh_c, hs[:-1], hs[1:], rows, strict=True)
+        for v, a, c_prev, c, tc, h_prev, h, k in steps:  # v = [x_t, 1, h_{t-1}], a = acts[t]
+            np.matmul(v, V_half, out=a)  # (N, K) @ (K, 4H) -> (N, 4H): z_t
+            np.tanh(a, out=a)  # g = tanh(z_g); tanh(z / 2) for i, f, o
+            _gates_forward(a, c_prev, c, k)  # i, f, o = sigmoid(z); c_t = f c_{t-1} + i g
+            np.tanh(c, out=tc)
+            _hidden_forward(a, tc, h_prev, h, k)  # h_t = o tanh(c_t), into the next step's v
 
     if return_sequences:
         out = np.ascontiguousarray(hs[1:].transpose(1, 0, 2))  # (T, N, H) -> (N, T, H)
@@ -415,10 +429,10 @@ def lstm_backward(dh: np.ndarray, cache: LSTMCache) -> tuple[np.ndarray, Params]
         names = "(N, T, H)" if cache.return_sequences else "(N, H)"
         raise ValueError(f"lstm_backward: dh must be {names} = {expected}, got {dh.shape}")
 
-    fused = _fused_kernels()
+    compiled = _fused_kernels()
     T_out = T if cache.return_sequences else 1
     shapes = [(T, N, 4 * H), (T, N, F), (T_out, N, H)]  # dz, dx, dh of the outputs: time-major
-    if fused is None:
+    if compiled is None:
         shapes += [(T, N, H), (T, N, 4 * H)]  # P, Q
     dz, dx, dh_out, *factors = _carve(dtype, *shapes)
 
@@ -432,32 +446,31 @@ def lstm_backward(dh: np.ndarray, cache: LSTMCache) -> tuple[np.ndarray, Params]
     else:  # the output is h_T: dh enters at the last step and nowhere else
         dh_next[...] = dh
         dh_out[...] = 0.0  # one block of zeros, used at every step
+    dc = np.zeros((N, H), dtype=dtype)  # gradient of c_t from step t+1
 
-    if fused is None:
+    if compiled is not None:  # the whole backward recurrence and all GEMMs in one call
+        keep = np.ones((T, N), dtype=bool) if m is None else m
+        dV = compiled.backward_sequence(
+            dh_out, cache.return_sequences, acts, cs, tanh_c, vs, cache.V_t, keep,
+            dz, dx, dh_next, dc, _blocks(N, T, K, H),
+        )  # fmt: skip
+    else:
         P, Q = factors
         _backward_factors(acts, cs, tanh_c, P, Q)
         f = acts[:, :, 2 * H : 3 * H]
-        keep = m
-    else:
-        keep = np.ones((T, N), dtype=bool) if m is None else m
-
-    U_t = cache.V_t[:, F + 1 :]  # (4H, H)
-    dc = np.zeros((N, H), dtype=dtype)  # gradient of c_t from step t+1
-    dh_t = np.empty((N, H), dtype=dtype)  # gradient of h_t
-    for t in range(T - 1, -1, -1):
-        k = None if keep is None else keep[t]
-        ext = dh_out[t] if cache.return_sequences else dh_out[0]  # from the output h_t
-        if fused is None:
+        U_t = cache.V_t[:, F + 1 :]  # (4H, H)
+        dh_t = np.empty((N, H), dtype=dtype)  # gradient of h_t
+        for t in range(T - 1, -1, -1):
+            k = None if m is None else m[t]
+            ext = dh_out[t] if cache.return_sequences else dh_out[0]  # from the output h_t
             _step_backward(dh_next, ext, dc, f[t], P[t], Q[t], k, dz[t], dh_t)
-        else:
-            fused.step_backward(dh_next, ext, dc, acts[t], cs[t], tanh_c[t], k, dz[t], dh_t)
-        np.matmul(dz[t], U_t, out=dh_next)  # (N, 4H) @ (4H, H) -> (N, H): dh_{t-1}
-        if m is not None:
-            np.copyto(dh_next, dh_t, where=~m[t][:, None])  # masked: h_t = h_{t-1}
-
-    dz2 = dz.reshape(T * N, 4 * H)
-    dV = np.matmul(vs[:T].reshape(T * N, K).T, dz2)  # (K, TN) @ (TN, 4H) -> (K, 4H): [dW; db; dU]
-    np.matmul(dz2, cache.V_t[:, :F], out=dx.reshape(T * N, F))  # (TN, 4H) @ (4H, F) -> (TN, F)
+            np.matmul(dz[t], U_t, out=dh_next)  # (N, 4H) @ (4H, H) -> (N, H): dh_{t-1}
+            if m is not None:
+                np.copyto(dh_next, dh_t, where=~m[t][:, None])  # masked: h_t = h_{t-1}
+        dz2 = dz.reshape(T * N, 4 * H)
+        # (K, TN) @ (TN, 4H) -> (K, 4H): [dW; db; dU]
+        dV = np.matmul(vs[:T].reshape(T * N, K).T, dz2)
+        np.matmul(dz2, cache.V_t[:, :F], out=dx.reshape(T * N, F))  # (TN, 4H) @ (4H, F)
 
     inv = _public_order(H)  # internal (g, i, f, o) -> public (i, f, g, o)
     grads = {
