@@ -40,6 +40,9 @@ EXAMPLES = {
     "export-onnx": """\
         tmva-lstm export-onnx results/dataset/weights/TMVAClassification_PyLSTM.weights.xml \\
             --output model.onnx""",
+    "make-class": """\
+        tmva-lstm make-class results/dataset/weights/TMVAClassification_PyLSTM.weights.xml \\
+            --output TMVAClassification_PyLSTM.class.C""",
     "demo": """\
         tmva-lstm demo --output-dir results""",
 }
@@ -156,6 +159,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = _sub(
+        subs, "make-class", "Write a standalone C++17 response class (TMVA's MakeClass layout)."
+    )
+    p.add_argument("model", help="model file (.weights.xml)")
+    p.add_argument("--output", help="output .class.C file (default: <job>_<title>.class.C)")
+    p.add_argument("--title", default="PyLSTM", help="method title: the class is Read<title>")
+    p.add_argument("--job", default="TMVAClassification", help="job name (default file name)")
+
+    p = _sub(
         subs, "demo", "Train the TMVA RNN tutorial's LSTM on the shipped sample and write results/."
     )
     p.add_argument("--output-dir", default="results", help="where outputs go (default: results)")
@@ -218,6 +229,12 @@ def run(args: argparse.Namespace) -> int:
         from .export_onnx import export_onnx_file
 
         print(f"wrote {export_onnx_file(args.model, args.output, batch_size=args.batch_size)}")
+    elif args.command == "make-class":
+        from .makeclass import make_class
+        from .model import Model
+
+        model = Model.load(args.model)
+        print(f"wrote {make_class(model, args.output, title=args.title, job=args.job)}")
     return 0
 
 

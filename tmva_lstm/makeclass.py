@@ -1,0 +1,413 @@
+"""A standalone C++17 response class for a trained model, as TMVA's ``MethodBase::MakeClass``.
+
+The file ``<job>_<title>.class.C`` holds a class ``Read<title>`` derived from TMVA's
+``IClassifierReader`` with ``GetMvaValue(const std::vector<double>&)``, in the layout TMVA gives
+its classic methods (BDT, MLP, ...): an analysis framework compiles it with nothing but the
+C++ standard library. The weights are inline (hexadecimal floating literals: exact), the
+forward pass is plain C++ computed in double, the model's input transformation is included,
+and models of the jagged layout get an overload ``GetMvaValue(inputValues, nSteps)`` that
+reads only the first ``nSteps`` time steps (the rest count as padding, as a mask does).
+
+Layers are written by emitters, one per layer kind (:data:`EMITTERS`): an emitter returns
+the static weight arrays and a member function ``void Layer<i>(const double* in, size_t
+nSteps, double* out) const``. A model with a layer kind that has no emitter is refused with an
+:class:`~tmva_lstm.errors.OptionError`, never written half right.
+
+Two entry points: :func:`make_class` writes the whole file (``tmva-lstm make-class``);
+:func:`class_specific` is the part ``MethodBase::MakeClass`` asks a method for
+(``MakeClassSpecific``), which the TMVA binding returns.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import OptionError
+
+__all__ = ["EMITTERS", "LayerCode", "class_specific", "make_class", "class_source"]
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass
+class LayerCode:
+    """What an emitter writes for one layer."""
+
+    members: str  # static weight arrays (class scope)
+    function: str  # the member function Layer<i>(in, nSteps, out)
+    width: int  # values this layer writes to ``out``
+    sequence: bool  # whether ``out`` is (T, width / T) step-major or a vector
+
+
+def _array(name: str, values: np.ndarray) -> str:
+    """``static constexpr double name[n] = {...};`` with exact hexadecimal literals."""
+    flat = np.asarray(values, dtype=np.float64).ravel()
+    items = [float(v).hex() for v in flat]
+    lines = [", ".join(items[i : i + 6]) for i in range(0, len(items), 6)]
+    body = ",\n      ".join(lines)
+    return f"   static constexpr double {name}[{len(flat)}] = {{\n      {body}}};\n"
+
+
+_ACTIVATION_CPP = {
+    "LINEAR": "v",
+    "TANH": "std::tanh(v)",
+    "RELU": "(v > 0 ? v : 0.0)",
+    "SIGMOID": "(0.5 + 0.5 * std::tanh(0.5 * v))",
+    "SYMMRELU": "std::fabs(v)",
+    "SOFTSIGN": "(v / (1.0 + std::fabs(v)))",
+    "GAUSS": "std::exp(-v * v)",
+}
+
+
+def _emit_lstm(i: int, layer, params: dict, T: int) -> LayerCode:
+    """LSTM (gates i, f, g, o; ``W (F, 4H)``, ``U (H, 4H)``, ``b (4H,)``; steps from
+    ``nSteps`` on are padding: the state is carried and the output is zero)."""
+    F, H, seq = layer.n_in, layer.units, layer.return_sequences
+    members = (
+        _array(f"kW{i}", params["W"]) + _array(f"kU{i}", params["U"]) + _array(f"kB{i}", params["b"])
+    )
+    store = f"out[t * {H} + j] = h[j];" if seq else ""
+    pad = f"for (size_t j = 0; j < {H}; ++j) out[t * {H} + j] = 0.0;" if seq else ""
+    last = "" if seq else f"for (size_t j = 0; j < {H}; ++j) out[j] = h[j];"
+    function = f"""
+   // layer {i}: LSTM, {F} inputs per step -> {H} states{", every step" if seq else ", last state"}
+   void Layer{i}(const double* in, size_t nSteps, double* out) const
+   {{
+      double h[{H}] = {{}}, c[{H}] = {{}}, z[{4 * H}];
+      for (size_t t = 0; t < {T}; ++t) {{
+         if (t >= nSteps) {{ {pad} continue; }}
+         for (size_t j = 0; j < {4 * H}; ++j) z[j] = kB{i}[j];
+         for (size_t k = 0; k < {F}; ++k) {{  // z = x_t W + h_(t-1) U + b
+            const double xk = in[t * {F} + k];
+            for (size_t j = 0; j < {4 * H}; ++j) z[j] += xk * kW{i}[k * {4 * H} + j];
+         }}
+         for (size_t k = 0; k < {H}; ++k) {{
+            const double hk = h[k];
+            for (size_t j = 0; j < {4 * H}; ++j) z[j] += hk * kU{i}[k * {4 * H} + j];
+         }}
+         for (size_t j = 0; j < {H}; ++j) {{
+            const double ig = Sigmoid(z[j]), fg = Sigmoid(z[{H} + j]);
+            const double gg = std::tanh(z[{2 * H} + j]), og = Sigmoid(z[{3 * H} + j]);
+            c[j] = fg * c[j] + ig * gg;  // c_t = f c_(t-1) + i g
+            h[j] = og * std::tanh(c[j]);  // h_t = o tanh(c_t)
+            {store}
+         }}
+      }}
+      {last}
+   }}
+"""
+    return LayerCode(members, function, T * H if seq else H, seq)
+
+
+def _emit_dense(i: int, layer, params: dict, T: int) -> LayerCode:
+    """DENSE: ``out = f(in W + b)``, ``W (I, O)``."""
+    I, O = layer.n_in, layer.units
+    if layer.activation not in _ACTIVATION_CPP:
+        raise OptionError(
+            f"make-class: activation {layer.activation!r} of layer {layer.name} has no C++ form; "
+            f"supported: {', '.join(_ACTIVATION_CPP)}"
+        )
+    members = _array(f"kW{i}", params["W"]) + _array(f"kB{i}", params["b"])
+    function = f"""
+   // layer {i}: DENSE {I} -> {O}, {layer.activation}
+   void Layer{i}(const double* in, size_t, double* out) const
+   {{
+      for (size_t j = 0; j < {O}; ++j) out[j] = kB{i}[j];
+      for (size_t k = 0; k < {I}; ++k) {{
+         const double xk = in[k];
+         for (size_t j = 0; j < {O}; ++j) out[j] += xk * kW{i}[k * {O} + j];
+      }}
+      for (size_t j = 0; j < {O}; ++j) {{
+         const double v = out[j];
+         out[j] = {_ACTIVATION_CPP[layer.activation]};
+      }}
+   }}
+"""
+    return LayerCode(members, function, O, False)
+
+
+def _emit_flatten(i: int, layer, params: dict, T: int) -> LayerCode | None:
+    """FLATTEN: (T, H) step-major is already the flat vector; nothing to compute."""
+    return None
+
+
+# Layer kind -> emitter(index, layer, params, time_steps) -> LayerCode (None: no code).
+EMITTERS: dict[str, Callable] = {
+    "LSTM": _emit_lstm,
+    "DENSE": _emit_dense,
+    "FLATTEN": _emit_flatten,
+}
+
+
+def _is_jagged(model) -> bool:
+    return str(getattr(model, "data_layout", "")).strip().lower().startswith("jagged")
+
+
+def _check_name(name: str, what: str) -> str:
+    if not _IDENT.match(name):
+        raise OptionError(
+            f"make-class: {what} {name!r} is not a C++ identifier (letters, digits, '_'); "
+            "choose another method title"
+        )
+    return name
+
+
+def class_specific(model, class_name: str) -> str:
+    """The method-specific part of TMVA's class file, for ``MakeClassSpecific``: private
+    members, the end of the class, and ``Initialize``, ``Clear`` and ``GetMvaValue__``.
+    Also declares the ``(inputValues, nSteps)`` overload. Raises OptionError for a layer kind
+    without an emitter."""
+    _check_name(class_name, "class name")
+    net, params = model.network, model.params
+    T, F = net.time_steps, net.features
+    codes: list[LayerCode] = []
+    indices: list[int] = []
+    for i, layer in enumerate(net.layers):
+        emit = EMITTERS.get(layer.kind)
+        if emit is None:
+            raise OptionError(
+                f"make-class: layer {layer.name} ({layer.kind}) has no C++ emitter in "
+                f"tmva_lstm.makeclass; supported: {', '.join(EMITTERS)}"
+            )
+        code = emit(i, layer, params.get(layer.name, {}), T)
+        if code is not None:
+            codes.append(code)
+            indices.append(i)
+    tr = model.transform
+    if tr.kind == "NONE":
+        transform = "x[i] = inputValues[i];"
+        tr_members = ""
+    else:
+        transform = "x[i] = (inputValues[i] - kOffset[i]) * kScale[i];"
+        tr_members = _array("kOffset", tr.offset) + _array("kScale", tr.scale)
+    width = max([T * F] + [c.width for c in codes])
+    calls = []
+    src = "x.data()"
+    for k, (i, code) in enumerate(zip(indices, codes, strict=True)):
+        dst = "a.data()" if k % 2 == 0 else "b.data()"
+        calls.append(f"      Layer{i}({src}, nSteps, {dst});")
+        src = dst
+    return f"""
+   // the network: {net.to_layout()}; input {T} steps x {F} features (variable j*{F}+k: step j,
+   // feature k); computed in double
+   static constexpr size_t kSteps = {T}, kFeatures = {F}, kWidth = {width};
+   static double Sigmoid(double v) {{ return 0.5 + 0.5 * std::tanh(0.5 * v); }}
+{tr_members}{"".join(c.members for c in codes)}{"".join(c.function for c in codes)}
+ public:
+   // the response for an event whose first nSteps time steps are valid (the others are
+   // padding: their values are not read), as the jagged layout's mask
+   double GetMvaValue(const std::vector<double>& inputValues, size_t nSteps) const
+   {{
+      if (!IsStatusClean()) {{
+         std::cout << "Problem in class \\"" << fClassName << "\\": cannot return classifier response"
+                   << " because status is dirty" << std::endl;
+         return 0;
+      }}
+      return GetMvaValue__(inputValues, nSteps);
+   }}
+
+ private:
+   double GetMvaValue__(const std::vector<double>& inputValues, size_t nSteps) const
+   {{
+      if (nSteps > kSteps) nSteps = kSteps;
+      if (inputValues.size() < nSteps * kFeatures) {{
+         std::cout << "Problem in class \\"" << fClassName << "\\": " << inputValues.size()
+                   << " input values for " << nSteps << " steps of " << kFeatures << std::endl;
+         return -999;
+      }}
+      std::vector<double> x(kWidth, 0.0), a(kWidth, 0.0), b(kWidth, 0.0);
+      for (size_t i = 0; i < nSteps * kFeatures; ++i) {transform}
+{chr(10).join(calls)}
+      const double score = Sigmoid({src.replace(".data()", "")}[0]);
+      return std::isnan(score) ? -999 : score;
+   }}
+}};
+
+inline void {class_name}::Initialize() {{}}
+
+inline void {class_name}::Clear() {{}}
+
+inline double {class_name}::GetMvaValue__(const std::vector<double>& inputValues) const
+{{
+   return GetMvaValue__(inputValues, kSteps);
+}}
+"""
+
+
+def _cpp_string(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def class_source(model, title: str = "PyLSTM", job: str = "TMVAClassification") -> str:
+    """The whole class file, in the layout of TMVA's ``MethodBase::MakeClass``."""
+    class_name = "Read" + _check_name(title, "method title")
+    names = list(model.variable_names)
+    nvar = len(names)
+    T, F = model.input_layout
+    if nvar != T * F:
+        raise OptionError(f"make-class: {nvar} variable names for {T} x {F} inputs")
+    var_list = ", ".join(f'"{_cpp_string(n)}"' for n in names)
+    jagged = _is_jagged(model)
+    layout_note = (
+        f"// Jagged layout ({model.data_layout}): call GetMvaValue(inputValues, nSteps) with the\n"
+        "// number of valid steps (objects); GetMvaValue(inputValues) counts every step as valid.\n"
+        if jagged
+        else ""
+    )
+    from . import __version__
+
+    return f"""// Class: {class_name}
+// Automatically generated by tmva_lstm {__version__} (the layout of TMVA's MethodBase::MakeClass)
+//
+// Method: PyLSTM::{title} (job {job}); network {model.network.to_layout()}
+// Inputs: {nvar} variables = {T} time steps x {F} features; variable j*{F}+k is step j, feature k.
+// Input transformation: {model.transform.kind} (included below).
+{layout_note}//
+// Standalone C++17: needs only the standard library. Usage:
+//   std::vector<std::string> names = {{ ... the {nvar} variable names ... }};
+//   {class_name} reader(names);
+//   double mva = reader.GetMvaValue(values);   // values: std::vector<double> of {nvar}
+
+#include <array>
+#include <vector>
+#include <cmath>
+#include <string>
+#include <iostream>
+
+#ifndef IClassifierReader__def
+#define IClassifierReader__def
+
+class IClassifierReader {{
+
+ public:
+
+   // constructor
+   IClassifierReader() : fStatusIsClean( true ) {{}}
+   virtual ~IClassifierReader() {{}}
+
+   // return classifier response
+   virtual double GetMvaValue( const std::vector<double>& inputValues ) const = 0;
+
+   // returns classifier status
+   bool IsStatusClean() const {{ return fStatusIsClean; }}
+
+ protected:
+
+   bool fStatusIsClean;
+}};
+
+#endif
+
+class {class_name} : public IClassifierReader {{
+
+ public:
+
+   // constructor
+   {class_name}( std::vector<std::string>& theInputVars )
+      : IClassifierReader(),
+        fClassName( "{class_name}" ),
+        fNvars( {nvar} )
+   {{
+      // the training input variables
+      const char* inputVars[] = {{ {var_list} }};
+
+      // sanity checks
+      if (theInputVars.size() <= 0) {{
+         std::cout << "Problem in class \\"" << fClassName << "\\": empty input vector" << std::endl;
+         fStatusIsClean = false;
+      }}
+
+      if (theInputVars.size() != fNvars) {{
+         std::cout << "Problem in class \\"" << fClassName << "\\": mismatch in number of input values: "
+                   << theInputVars.size() << " != " << fNvars << std::endl;
+         fStatusIsClean = false;
+      }}
+
+      // validate input variables
+      for (size_t ivar = 0; ivar < theInputVars.size() && ivar < fNvars; ivar++) {{
+         if (theInputVars[ivar] != inputVars[ivar]) {{
+            std::cout << "Problem in class \\"" << fClassName << "\\": mismatch in input variable names" << std::endl
+                      << " for variable [" << ivar << "]: " << theInputVars[ivar].c_str() << " != " << inputVars[ivar] << std::endl;
+            fStatusIsClean = false;
+         }}
+      }}
+
+      // initialize constants
+      Initialize();
+   }}
+
+   // destructor
+   virtual ~{class_name}() {{
+      Clear(); // method-specific
+   }}
+
+   // the classifier response
+   // "inputValues" is a vector of input values in the same order as the
+   // variables given to the constructor
+   double GetMvaValue( const std::vector<double>& inputValues ) const override;
+
+ private:
+
+   // method-specific destructor
+   void Clear();
+
+   // common member variables
+   const char* fClassName;
+
+   const size_t fNvars;
+   size_t GetNvar()           const {{ return fNvars; }}
+
+   // initialize internal variables
+   void Initialize();
+   double GetMvaValue__( const std::vector<double>& inputValues ) const;
+
+   // private members (method specific)
+{class_specific(model, class_name)}
+inline double {class_name}::GetMvaValue( const std::vector<double>& inputValues ) const
+{{
+   // classifier response value
+   double retval = 0;
+
+   // classifier response, sanity check first
+   if (!IsStatusClean()) {{
+      std::cout << "Problem in class \\"" << fClassName << "\\": cannot return classifier response"
+                << " because status is dirty" << std::endl;
+   }}
+   else if (inputValues.size() != fNvars) {{
+      std::cout << "Problem in class \\"" << fClassName << "\\": " << inputValues.size()
+                << " input values, expected " << fNvars << std::endl;
+      retval = -999;
+   }}
+   else {{
+      retval = GetMvaValue__( inputValues );
+   }}
+
+   return retval;
+}}
+"""
+
+
+def make_class(
+    model, path: str | Path | None = None, *, title: str = "PyLSTM", job: str = "TMVAClassification"
+) -> Path:
+    """Write the class file (default ``<job>_<title>.class.C`` in the working directory),
+    atomically; returns its path."""
+    text = class_source(model, title=title, job=job)
+    path = Path(path) if path is not None else Path(f"{job}_{title}.class.C")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
