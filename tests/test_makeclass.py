@@ -64,7 +64,9 @@ def run_class(path: Path, tmp_path: Path, model, X: np.ndarray, steps: np.ndarra
         check=True,
     )  # fmt: skip
     lines = [f"{X.shape[1] * X.shape[2]} {len(X)}", " ".join(model.variable_names)]
-    lines += [f"{s} " + " ".join(repr(float(v)) for v in x.ravel()) for s, x in zip(steps, X)]
+    lines += [
+        f"{s} " + " ".join(repr(float(v)) for v in x.ravel()) for s, x in zip(steps, X, strict=True)
+    ]
     out = subprocess.run(
         [str(exe)], input="\n".join(lines), capture_output=True, text=True, check=True
     ).stdout
@@ -83,7 +85,9 @@ def per_step():
 
 
 def train(X, y, options, mask=None):
-    return tl.train(X, y, None, f"{options}:MaxEpochs=1:BatchSize=50:RandomSeed=3:Silent", mask=mask)
+    return tl.train(
+        X, y, None, f"{options}:MaxEpochs=1:BatchSize=50:RandomSeed=3:Silent", mask=mask
+    )
 
 
 @needs_gxx

@@ -468,7 +468,8 @@ def test_help_makeclass_and_text_weights(standin, fake_engine, toy, tmp_path, ca
     assert "InputLayout=T|F" in capfd.readouterr().out
     target = tmp_path / "PyLSTM.class.C"
     ns.StandinDriver.MakeClass(im, str(target))
-    assert "no standalone C++ response class" in target.read_text()
+    # untrained and no weight file: a class file that stops compilation, saying why
+    assert '#error "PyLSTM (tmva_lstm): no standalone C++ class: cannot read' in target.read_text()
     assert "XML weight files" in ns.StandinDriver.ReadTextWeights(im)
     ns.StandinDriver.Delete(im)
 
@@ -574,3 +575,38 @@ def test_training_reports_and_warnings_go_through_tmvas_logger(
     assert info[0].endswith(": validation sample: 4 signal, 4 background events"), out
     warning = [line for line in out.splitlines() if line.startswith("<WARNING>")]
     assert len(warning) == 1 and "initial, untrained weights" in warning[0], out
+
+
+def test_reader_scores_one_event_in_cpp_and_makeclass_writes_the_network(
+    standin, toy, tmp_path, monkeypatch
+):
+    """After BookMVA, EvaluateMVA runs the model's compiled C++ class: no Python per event
+    (ScoreCurrentEvent is made to fail). MakeClass writes that class's network code."""
+    import tmva_lstm
+
+    monkeypatch.chdir(tmp_path)
+    ns, registration = standin[NO_PLUGINS]
+    X, cls, w, n_train = toy
+    factory = ns.Factory("job")
+    options = (
+        "!H:!V:Silent:InputLayout=3|2:Layout=LSTM|4,DENSE|3|TANH,LINEAR:MaxEpochs=1:RandomSeed=2"
+    )
+    factory.BookMethod(make_loader(ns, "cpp", toy), "PyLSTM", "Cpp", options)
+    factory.TrainAllMethods()
+    del factory
+    model = tmva_lstm.load_model(Path("cpp/weights/job_Cpp.weights.xml"))
+    class_file = Path("cpp/weights/job_Cpp.class.C").read_text()
+    assert "void Layer0(const double* in, size_t nSteps, double* out) const" in class_file
+    assert "GetMvaValue__(const std::vector<double>& inputValues, size_t nSteps)" in class_file
+
+    def no_python(self):
+        raise AssertionError("ScoreCurrentEvent was called: the event went through Python")
+
+    monkeypatch.setattr(registration.method_class, "ScoreCurrentEvent", no_python)
+    reader = ns.Reader()
+    for j in range(NVAR):
+        reader.AddVariable(f"x{j}")
+    reader.BookMVA("Cpp", "cpp/weights/job_Cpp.weights.xml")
+    expected = model.predict(X[:10].reshape(-1, T, F))
+    got = [reader.EvaluateMVA(ROOT.std.vector["float"](x.tolist()), "Cpp") for x in X[:10]]
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)

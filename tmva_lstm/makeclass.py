@@ -71,7 +71,9 @@ def _emit_lstm(i: int, layer, params: dict, T: int) -> LayerCode:
     ``nSteps`` on are padding: the state is carried and the output is zero)."""
     F, H, seq = layer.n_in, layer.units, layer.return_sequences
     members = (
-        _array(f"kW{i}", params["W"]) + _array(f"kU{i}", params["U"]) + _array(f"kB{i}", params["b"])
+        _array(f"kW{i}", params["W"])
+        + _array(f"kU{i}", params["U"])
+        + _array(f"kB{i}", params["b"])
     )
     store = f"out[t * {H} + j] = h[j];" if seq else ""
     pad = f"for (size_t j = 0; j < {H}; ++j) out[t * {H} + j] = 0.0;" if seq else ""
@@ -108,7 +110,7 @@ def _emit_lstm(i: int, layer, params: dict, T: int) -> LayerCode:
 
 def _emit_dense(i: int, layer, params: dict, T: int) -> LayerCode:
     """DENSE: ``out = f(in W + b)``, ``W (I, O)``."""
-    I, O = layer.n_in, layer.units
+    n_in, n_out = layer.n_in, layer.units
     if layer.activation not in _ACTIVATION_CPP:
         raise OptionError(
             f"make-class: activation {layer.activation!r} of layer {layer.name} has no C++ form; "
@@ -116,21 +118,21 @@ def _emit_dense(i: int, layer, params: dict, T: int) -> LayerCode:
         )
     members = _array(f"kW{i}", params["W"]) + _array(f"kB{i}", params["b"])
     function = f"""
-   // layer {i}: DENSE {I} -> {O}, {layer.activation}
+   // layer {i}: DENSE {n_in} -> {n_out}, {layer.activation}
    void Layer{i}(const double* in, size_t, double* out) const
    {{
-      for (size_t j = 0; j < {O}; ++j) out[j] = kB{i}[j];
-      for (size_t k = 0; k < {I}; ++k) {{
+      for (size_t j = 0; j < {n_out}; ++j) out[j] = kB{i}[j];
+      for (size_t k = 0; k < {n_in}; ++k) {{
          const double xk = in[k];
-         for (size_t j = 0; j < {O}; ++j) out[j] += xk * kW{i}[k * {O} + j];
+         for (size_t j = 0; j < {n_out}; ++j) out[j] += xk * kW{i}[k * {n_out} + j];
       }}
-      for (size_t j = 0; j < {O}; ++j) {{
+      for (size_t j = 0; j < {n_out}; ++j) {{
          const double v = out[j];
          out[j] = {_ACTIVATION_CPP[layer.activation]};
       }}
    }}
 """
-    return LayerCode(members, function, O, False)
+    return LayerCode(members, function, n_out, False)
 
 
 def _emit_flatten(i: int, layer, params: dict, T: int) -> LayerCode | None:
@@ -190,7 +192,7 @@ def class_specific(model, class_name: str) -> str:
     width = max([T * F] + [c.width for c in codes])
     calls = []
     src = "x.data()"
-    for k, (i, code) in enumerate(zip(indices, codes, strict=True)):
+    for k, i in enumerate(indices):
         dst = "a.data()" if k % 2 == 0 else "b.data()"
         calls.append(f"      Layer{i}({src}, nSteps, {dst});")
         src = dst
@@ -411,3 +413,48 @@ def make_class(
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+_responses: dict[str, int] = {}  # sha256 of a class's code -> address of its response function
+
+
+def compiled_response(model) -> int:
+    """Compile the model's class with cling (once per distinct model in a process) and return
+    the address of a C++ function ``double(const std::vector<double>&)`` giving its score:
+    what the TMVA binding's ``GetMvaValue`` calls, so that no Python runs per event.
+
+    ``TMVA_LSTM_KERNEL=numpy`` (nothing compiled) refuses with a RuntimeError.
+    """
+    import hashlib
+
+    from .nn import lstm
+
+    if lstm.kernel_name() == "numpy":
+        raise RuntimeError("TMVA_LSTM_KERNEL=numpy: no compiled code")
+    body = class_source(model, title="TmvaLstmResponse")
+    key = hashlib.sha256(body.encode()).hexdigest()[:16]
+    if key in _responses:
+        return _responses[key]
+    import ROOT
+
+    title = f"TmvaLstmResponse_{key}"
+    names = ", ".join(f'"{_cpp_string(n)}"' for n in model.variable_names)
+    code = (
+        class_source(model, title=title)
+        + f"""
+namespace tmva_lstm_response_{key} {{
+inline double Response(const std::vector<double>& values)
+{{
+   static std::vector<std::string> names = {{ {names} }};
+   static const Read{title} reader(names);
+   return reader.GetMvaValue(values);
+}}
+inline long long Address() {{ return reinterpret_cast<long long>(&Response); }}
+}}
+"""
+    )
+    if not ROOT.gInterpreter.Declare(code):
+        raise RuntimeError("cling could not compile the response class (messages above)")
+    address = int(getattr(ROOT, f"tmva_lstm_response_{key}").Address())
+    _responses[key] = address
+    return address

@@ -12,7 +12,11 @@ What is in C++, and why:
   signature and ``override`` (cling rejects a signature that does not match the base class).
   The shim also owns the C++ storage the option declarations bind to (``std::deque`` keeps
   references stable), and implements the pointer plumbing: ``GetMvaValue`` sets the error
-  estimates to -1 (``NoErrorCalc``) and asks Python for the number (``ScoreCurrentEvent``).
+  estimates to -1 (``NoErrorCalc``) and computes the number. One event at a time (the
+  Reader's ``EvaluateMVA``) runs no Python: on the first call Python compiles the model's
+  standalone response class (:mod:`tmva_lstm.makeclass`) with cling and hands its address
+  over (``PrepareResponse``); where that fails, every call asks Python (``ScoreCurrentEvent``).
+  ``MakeClass`` writes that same class (``MakeClassSpecific`` asks Python for its code).
 * ``ClassifierFactory::Register`` wants a plain C function pointer. cppyy cannot turn a Python
   callable into one when the parameter types live in a namespace (the wrapper it generates uses
   unqualified names and does not compile), and it refuses a cppyy-wrapped C++ function as well.
@@ -106,14 +110,34 @@ public:
    Bool_t HasAnalysisType({ns}::Types::EAnalysisType type, UInt_t numberClasses, UInt_t numberTargets) override = 0;
    // The score of the event GetEvent() returns (the Reader's event or the data set's current one).
    virtual Double_t ScoreCurrentEvent() = 0;
+   // Compile the model's response class and SetResponse() its address; false: not possible.
+   virtual Bool_t PrepareResponse() = 0;
+   // The method-specific part of the standalone class (tmva_lstm.makeclass.class_specific).
+   virtual std::string ClassSpecificCode(const std::string &className) const = 0;
 
    // ---- implemented here
    using {ns}::{spec.base}::GetMvaValue;  // keep MethodBase's GetMvaValue(const Event*, ...) visible
    Double_t GetMvaValue(Double_t *errLower = nullptr, Double_t *errUpper = nullptr) override
    {{
       this->NoErrorCalc(errLower, errUpper);
+      if (fResponseState == 0)
+         fResponseState = PrepareResponse() && fResponse ? 1 : 2;
+      if (fResponseState == 1) {{  // compiled C++: no Python per event
+         const std::vector<Float_t> &values = this->GetEvent()->GetValues();
+         fValues.assign(values.begin(), values.end());
+         return fResponse(fValues);
+      }}
       return ScoreCurrentEvent();
    }}
+   // address: of a function double(const std::vector<double>&); 0 forgets it (new weights).
+   void SetResponse(Long64_t address)
+   {{
+      fResponse = reinterpret_cast<Double_t (*)(const std::vector<Double_t> &)>(address);
+      fResponseState = 0;
+      if (!fResponse)
+         fResponseState = address == 0 ? 0 : 2;
+   }}
+   void UseResponse(Bool_t use) {{ fResponseState = use ? (fResponse ? 1 : 0) : 2; }}
 
    // ---- helpers for Python: bulk copies (no per-event Python), options, logging
    UInt_t NVariables() const {{ return this->DataInfo().GetNVariables(); }}
@@ -185,11 +209,10 @@ protected:
    {{
       throw std::runtime_error("PyLSTM keeps its model in XML weight files; a text weight file cannot be read");
    }}
-   // MakeClass: there is no standalone C++ response class for an LSTM written in NumPy.
+   // MakeClass: the network in plain C++ (tmva_lstm.makeclass), written by Python.
    void MakeClassSpecific(std::ostream &fout, const TString &className = "") const override
    {{
-      fout << "// " << className.Data() << ": PyLSTM (tmva_lstm) provides no standalone C++ response class.\\n"
-           << "// Apply the method with TMVA::Reader and the XML weight file, after tmva_lstm.tmva.register().\\n";
+      fout << ClassSpecificCode(className.Data());
    }}
 
 private:
@@ -203,6 +226,9 @@ private:
    }}
    std::deque<TString> fStringOptions;
    std::deque<Bool_t> fFlagOptions;
+   Double_t (*fResponse)(const std::vector<Double_t> &) = nullptr;  // see PrepareResponse
+   Int_t fResponseState = 0;  // 0: not tried yet, 1: compiled, 2: through Python
+   std::vector<Double_t> fValues;
 }};
 
 inline {ns}::IMethod *CreateMethod(const TString &job, const TString &title, {ns}::DataSetInfo &dsi,

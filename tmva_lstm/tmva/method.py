@@ -181,6 +181,7 @@ def _build_class(glue):
             super().__init__(*args)
             self._options = None  # MethodOptions, after ProcessOptions or ReadWeightsFromXML
             self._model = None  # tmva_lstm.model.Model, after Train or reading the weights
+            self.SetResponse(0)
             self._shape = None  # (T, F)
             self._our_keys = ()  # lower-case keys our parser knows
 
@@ -262,6 +263,7 @@ def _build_class(glue):
                 variable_names=names,
             )
             self._shape = (n_steps, n_features)
+            self.SetResponse(0)
 
         # ---------------------------------------------------------------- application
         def _require_model(self):
@@ -276,6 +278,29 @@ def _build_class(glue):
             x = np.empty((1, int(self.NVariables())), dtype=np.float32)
             self.CopyCurrentEvent(x)
             return float(model.predict(x.reshape(1, *self._shape))[0])
+
+        def PrepareResponse(self):
+            """Compile the model's C++ response class (once per model) for GetMvaValue."""
+            try:
+                from tmva_lstm.makeclass import compiled_response
+
+                self.SetResponse(compiled_response(self._require_model()))
+                return True
+            except Exception as err:  # noqa: BLE001 - any failure: score through Python
+                self.LogInfo(f"PyLSTM {self.GetName()}: events are scored in Python ({err})")
+                return False
+
+        def ClassSpecificCode(self, class_name):
+            """The network's C++ for MakeClass; a model it cannot write gives a file that
+            stops compilation with the reason (TMVA calls MakeClass after every training)."""
+            from tmva_lstm.makeclass import class_specific
+
+            try:
+                return class_specific(self._require_model(), str(class_name))
+            except Exception as err:  # noqa: BLE001 - never fail TMVA's training for this
+                reason = str(err).replace('"', "'").replace("\n", " ")
+                self.LogWarning(f"PyLSTM {self.GetName()}: no standalone C++ class: {reason}")
+                return f'\n#error "PyLSTM (tmva_lstm): no standalone C++ class: {reason}"\n'
 
         def GetMvaValues(self, first=0, last=-1, log_progress=False):
             model = self._require_model()
@@ -368,6 +393,7 @@ def _build_class(glue):
                     f"{int(self.NVariables())} are declared"
                 )
             self._options, self._model = options, model
+            self.SetResponse(0)  # new weights: compile again on the next GetMvaValue
             self._shape = _input_layout(options, n_var)
 
         # ---------------------------------------------------------------- information
