@@ -2,10 +2,17 @@
 
 Training is forward + backward of a sum loss with the input requiring grad (our backward also
 returns ``dx``); inference is forward only (``torch.inference_mode`` for torch). Both sides run
-with the same thread count: the threads NumPy's BLAS uses, or ``--threads``.
+with the same thread count: the threads NumPy's BLAS uses, or ``--threads`` (also numba's).
 
-    python bench/lstm.py [--threads N] [--repeats R] [--quick]
+    python bench/lstm.py [--threads N] [--repeats R] [--quick] [--no-single]
     TMVA_LSTM_KERNEL=numpy python bench/lstm.py      # the pure-NumPy path
+
+Then one event at a time, on the TMVA tutorial's network (LSTM|10, DENSE|64|TANH, LINEAR on
+10 x 30 inputs, VarTransform=N): ``Model.predict`` on one event against the same network in
+torch (inference mode, one thread); the standalone C++ class (``tmva_lstm.makeclass``,
+``g++ -O2``) per ``GetMvaValue`` call; and ``Reader::EvaluateMVA`` through the binding and the
+TMVA stand-in of ``tests/standin`` (compiled C++ class, and the Python path per event), timed
+in a C++ loop.
 
 GFLOP/s counts the GEMM flops only: forward ``2 N T (F + H) 4H``, backward twice that.
 The ``matmul`` column is NumPy's rate on one GEMM as large as the whole forward pass,
@@ -30,6 +37,7 @@ from pathlib import Path
 
 # (T, F, H, N): TMVA's RNN tutorial first, then wider, longer-and-wider and many-step cases.
 SHAPES = [(10, 30, 10, 100), (10, 30, 64, 256), (50, 32, 128, 512), (100, 16, 32, 64)]
+ROOT_DIR = Path(__file__).resolve().parents[1]
 PAUSE_S = 0.15  # idle time before each timed phase: lets the other library's threads sleep
 WARMUP_S = 0.05  # then calls until the clock and caches are warm again
 BLOCK_S = 0.02  # one repeat calls the function back to back for about this long
@@ -40,6 +48,8 @@ def _parse() -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=None, help="threads for BLAS, numba and torch")
     p.add_argument("--repeats", type=int, default=None, help="timed repeats per case (median)")
     p.add_argument("--quick", action="store_true", help="few repeats, one round: a smoke test")
+    p.add_argument("--no-single", action="store_true", help="skip the one-event figures")
+    p.add_argument("--kinds", default="LSTM", help="recurrent layers to time, e.g. LSTM")
     return p.parse_args()
 
 
@@ -116,61 +126,243 @@ def main() -> int:
     print("-" * len(header))
 
     rng = np.random.default_rng(0)
-    for T, F, H, N in SHAPES:
-        params = L.init_lstm_params(F, H, rng, dtype=np.float32)
-        params["b"][:] = rng.normal(0, 0.1, 4 * H)
-        x = rng.normal(size=(N, T, F)).astype(np.float32)
-        dh = np.ones((N, T, H), dtype=np.float32)  # d(sum h)/dh
-
-        lstm = torch.nn.LSTM(F, H, batch_first=True)
-        with torch.no_grad():
-            for name, value in L.to_torch(params).items():
-                getattr(lstm, name).copy_(torch.from_numpy(value))
-        xt = torch.from_numpy(x.copy()).requires_grad_(True)
-
-        def ours_train(x=x, params=params, dh=dh):
-            _, cache = L.lstm_forward(x, params)
-            L.lstm_backward(dh, cache)
-
-        def ours_infer(x=x, params=params):
-            L.lstm_forward(x, params)
-
-        def torch_train(lstm=lstm, xt=xt):
-            lstm.zero_grad(set_to_none=True)
-            xt.grad = None
-            out, _ = lstm(xt)
-            out.sum().backward()
-
-        def torch_infer(lstm=lstm, xt=xt):
-            with torch.inference_mode():
-                lstm(xt)
-
-        a = rng.normal(size=(T * N, F + H)).astype(np.float32)
-        b = rng.normal(size=(F + H, 4 * H)).astype(np.float32)
-        c = np.empty((T * N, 4 * H), dtype=np.float32)
-
-        def gemm(a=a, b=b, c=c):
-            np.matmul(a, b, out=c)
-
-        times: dict = {fn: [] for fn in (ours_train, torch_train, ours_infer, torch_infer, gemm)}
-        for _ in range(rounds):
-            for fn, ts in times.items():
-                ts.extend(_phase(fn, per_round, warmup))
-        med = {fn: statistics.median(ts) for fn, ts in times.items()}
-
-        fwd_flop = 2.0 * N * T * (F + H) * 4 * H
-        for mode, ours, theirs, flop in (
-            ("train", ours_train, torch_train, 3 * fwd_flop),
-            ("infer", ours_infer, torch_infer, fwd_flop),
-        ):
-            to, tt = med[ours], med[theirs]
-            best = min(times[ours]) / min(times[theirs])
-            print(
-                f"{T:>4} {F:>3} {H:>4} {N:>4}  {mode:<5} {to * 1e3:>8.3f} {tt * 1e3:>9.3f} "
-                f"{to / tt:>6.2f} {best:>5.2f} {flop / to / 1e9:>9.1f} {flop / tt / 1e9:>10.1f} "
-                f"{fwd_flop / med[gemm] / 1e9:>11.1f}"
-            )
+    for kind in args.kinds.split(","):
+        for T, F, H, N in SHAPES:
+            _time_shape(kind, T, F, H, N, rng, rounds, per_round, warmup)
+    if not args.no_single:
+        single_event(args.quick)
     return 0
+
+
+def _lstm_case(T, F, H, N, rng):
+    """``(ours_train, ours_infer, torch_train, torch_infer, flops of one forward pass)``."""
+    import numpy as np
+    import torch
+
+    from tmva_lstm.nn import lstm as L
+
+    params = L.init_lstm_params(F, H, rng, dtype=np.float32)
+    params["b"][:] = rng.normal(0, 0.1, 4 * H)
+    x = rng.normal(size=(N, T, F)).astype(np.float32)
+    dh = np.ones((N, T, H), dtype=np.float32)  # d(sum h)/dh
+
+    lstm = torch.nn.LSTM(F, H, batch_first=True)
+    with torch.no_grad():
+        for name, value in L.to_torch(params).items():
+            getattr(lstm, name).copy_(torch.from_numpy(value))
+    xt = torch.from_numpy(x.copy()).requires_grad_(True)
+
+    def ours_train():
+        _, cache = L.lstm_forward(x, params)
+        L.lstm_backward(dh, cache)
+
+    def ours_infer():
+        L.lstm_forward(x, params)
+
+    def torch_train():
+        lstm.zero_grad(set_to_none=True)
+        xt.grad = None
+        out, _ = lstm(xt)
+        out.sum().backward()
+
+    def torch_infer():
+        with torch.inference_mode():
+            lstm(xt)
+
+    return ours_train, ours_infer, torch_train, torch_infer, 2.0 * N * T * (F + H) * 4 * H
+
+
+# Layer kind -> case builder (T, F, H, N, rng). GRU and RNN rows go here.
+CASES = {"LSTM": _lstm_case}
+
+
+def _time_shape(kind, T, F, H, N, rng, rounds, per_round, warmup):
+    import numpy as np
+
+    ours_train, ours_infer, torch_train, torch_infer, fwd_flop = CASES[kind](T, F, H, N, rng)
+    a = rng.normal(size=(T * N, F + H)).astype(np.float32)
+    b = rng.normal(size=(F + H, 4 * H)).astype(np.float32)
+    c = np.empty((T * N, 4 * H), dtype=np.float32)
+
+    def gemm(a=a, b=b, c=c):
+        np.matmul(a, b, out=c)
+
+    times: dict = {fn: [] for fn in (ours_train, torch_train, ours_infer, torch_infer, gemm)}
+    for _ in range(rounds):
+        for fn, ts in times.items():
+            ts.extend(_phase(fn, per_round, warmup))
+    med = {fn: statistics.median(ts) for fn, ts in times.items()}
+
+    for mode, ours, theirs, flop in (
+        ("train", ours_train, torch_train, 3 * fwd_flop),
+        ("infer", ours_infer, torch_infer, fwd_flop),
+    ):
+        to, tt = med[ours], med[theirs]
+        best = min(times[ours]) / min(times[theirs])
+        print(
+            f"{T:>4} {F:>3} {H:>4} {N:>4}  {mode:<5} {to * 1e3:>8.3f} {tt * 1e3:>9.3f} "
+            f"{to / tt:>6.2f} {best:>5.2f} {flop / to / 1e9:>9.1f} {flop / tt / 1e9:>10.1f} "
+            f"{fwd_flop / med[gemm] / 1e9:>11.1f}"
+        )
+
+
+# --------------------------------------------------------------------------- one event
+
+
+def _tutorial_model(rng):
+    """The TMVA tutorial's network with random weights and a Normalise transform."""
+    import numpy as np
+
+    from tmva_lstm.model import InputTransform, Model
+    from tmva_lstm.nn.network import Network
+    from tmva_lstm.options import MethodOptions
+
+    T, F = 10, 30
+    net = Network.from_layout("LSTM|10,DENSE|64|TANH,LINEAR", T, F)
+    params = net.init_params(rng, dtype=np.float32)
+    sample = rng.normal(5, 3, size=(500, T, F)).astype(np.float32)
+    names = [f"vars_time{t}[{k}]" for t in range(T) for k in range(F)]
+    options = MethodOptions.from_string("InputLayout=10|30:VarTransform=N")
+    return Model(net, params, options, names, InputTransform.fit("N", sample)), sample
+
+
+def _best_us(fn, seconds: float = 0.3) -> float:
+    """Microseconds per call: the fastest of 5 blocks of back-to-back calls."""
+    fn()
+    calls = max(10, int(seconds / 5 / max(_block(fn, 20), 1e-8)))
+    return min(_block(fn, calls) for _ in range(5)) * 1e6
+
+
+def _cpp_class_us(model, x, tmp: Path) -> float | None:
+    """Per-call time of the standalone class, in a C++ loop (g++ -O2), or None without g++."""
+    import shutil
+    import subprocess
+
+    from tmva_lstm.makeclass import make_class
+
+    if shutil.which("g++") is None:
+        return None
+    cls = make_class(model, tmp / "Bench_PyLSTM.class.C", title="PyLSTM", job="Bench")
+    names = ", ".join(f'"{n}"' for n in model.variable_names)
+    values = ", ".join(repr(float(v)) for v in x.ravel())
+    (tmp / "bench.cpp").write_text(
+        f"""#include "{cls}"
+#include <chrono>
+#include <cstdio>
+int main() {{
+   std::vector<std::string> names = {{ {names} }};
+   ReadPyLSTM reader(names);
+   std::vector<double> v = {{ {values} }};
+   double best = 1e9, sum = 0;
+   for (int r = 0; r < 5; ++r) {{
+      const int n = 20000;
+      auto t0 = std::chrono::steady_clock::now();
+      for (int i = 0; i < n; ++i) {{ v[0] += 1e-9; sum += reader.GetMvaValue(v); }}
+      std::chrono::duration<double> dt = std::chrono::steady_clock::now() - t0;
+      if (dt.count() / n < best) best = dt.count() / n;
+   }}
+   std::printf("%.6g %.3g\\n", best * 1e6, sum);
+}}
+"""
+    )
+    exe = tmp / "bench.exe"
+    subprocess.run(["g++", "-std=c++17", "-O2", "-o", str(exe), str(tmp / "bench.cpp")], check=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
+    return float(out.split()[0])
+
+
+def _reader_us(model, x, tmp: Path) -> tuple[float, float] | None:
+    """``EvaluateMVA`` per call through the binding and the TMVA stand-in, timed in C++:
+    ``(compiled class, Python per event)``, or None without ROOT."""
+    try:
+        import ROOT
+    except ImportError:
+        return None
+    from tmva_lstm.tmva import register
+
+    standin = ROOT_DIR / "tests" / "standin" / "tmva_standin.h"
+    if not ROOT.gInterpreter.Declare(f'#include "{standin}"'):
+        return None
+    register("tmva_standin")
+    ROOT.gInterpreter.Declare(
+        """
+#include <chrono>
+double tmva_lstm_bench_evaluate(tmva_standin::Reader &r, const std::vector<float> &v, int n)
+{
+   double best = 1e9, sum = 0;
+   for (int k = 0; k < 5; ++k) {
+      auto t0 = std::chrono::steady_clock::now();
+      for (int i = 0; i < n; ++i) sum += r.EvaluateMVA(v, "Bench");
+      std::chrono::duration<double> dt = std::chrono::steady_clock::now() - t0;
+      if (dt.count() / n < best) best = dt.count() / n;
+   }
+   return sum > -1e300 ? best * 1e6 : 0;
+}
+"""
+    )
+    path = model.save(tmp / "Bench.weights.xml", title="Bench")
+    results = []
+    for compiled in (True, False):
+        reader = ROOT.tmva_standin.Reader()
+        for name in model.variable_names:
+            reader.AddVariable(name)
+        method = reader.BookMVA("Bench", str(path))
+        method.UseResponse(compiled)
+        v = ROOT.std.vector["float"](x.ravel().tolist())
+        n = 20000 if compiled else 300
+        results.append(float(ROOT.tmva_lstm_bench_evaluate(reader, v, n)))
+    return results[0], results[1]
+
+
+def single_event(quick: bool) -> None:
+    """One event at a time: Model.predict, torch, the C++ class, EvaluateMVA via the stand-in."""
+    import tempfile
+
+    import numpy as np
+    import torch
+
+    rng = np.random.default_rng(1)
+    model, sample = _tutorial_model(rng)
+    x = sample[:1]  # (1, 10, 30)
+    ours = _best_us(lambda: model.predict(x))
+
+    net = model.network
+    lstm = torch.nn.LSTM(net.features, 10, batch_first=True)
+    dense = torch.nn.Linear(10, 64)  # LSTM|10 (last state), DENSE|64|TANH, LINEAR
+    out = torch.nn.Linear(64, 1)
+    xt = torch.from_numpy(model.transform.apply(x))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+
+    def torch_one():
+        with torch.inference_mode():
+            h, _ = lstm(xt)
+            torch.sigmoid(out(torch.tanh(dense(h[:, -1]))))
+
+    theirs = _best_us(torch_one)
+    torch.set_num_threads(threads)
+    print()
+    print("one event (TMVA tutorial network, 10 x 30 inputs, float32), microseconds per call")
+    print(f"{'':<44} {'us':>8} {'vs torch':>9}")
+    print(f"{'torch.nn.LSTM + dense, inference_mode, 1 thread':<44} {theirs:>8.2f} {1.0:>9.2f}")
+    print(f"{'Model.predict(one event)':<44} {ours:>8.2f} {ours / theirs:>9.2f}")
+    with tempfile.TemporaryDirectory() as tmp:
+        cpp = _cpp_class_us(model, x, Path(tmp))
+        if cpp is None:
+            print("standalone C++ class: skipped (no g++)")
+        else:
+            print(
+                f"{'standalone C++ class GetMvaValue (g++ -O2)':<44} {cpp:>8.2f} {cpp / theirs:>9.2f}"
+            )
+        reader = None if quick else _reader_us(model, x, Path(tmp))
+        if reader is None:
+            print("EvaluateMVA through the stand-in: skipped" + (" (--quick)" if quick else ""))
+        else:
+            compiled, python = reader
+            label = "EvaluateMVA via stand-in, compiled class"
+            print(f"{label:<44} {compiled:>8.2f} {compiled / theirs:>9.2f}")
+            label = "EvaluateMVA via stand-in, Python per event"
+            print(f"{label:<44} {python:>8.2f} {python / theirs:>9.2f}")
 
 
 if __name__ == "__main__":
