@@ -7,10 +7,12 @@ whole forward (or backward) pass over all time steps: each step's GEMM goes to S
 runs per step.
 
 Threads: the events of a batch are independent through the whole recurrence, so the batch is
-cut into row blocks, one per numba thread (``prange``), and each thread runs the complete
-sequence for its rows with a single-threaded GEMM. SciPy's OpenBLAS is held at one thread
-during the call (and restored after), so the two thread pools never fight over the cores.
-Small problems run in one block on the calling thread.
+cut into row blocks, one per thread (numba's thread count, ``NUMBA_NUM_THREADS``), and each
+thread runs the complete sequence for its rows with a single-threaded GEMM: the kernels release
+the GIL, and the blocks run on a small pool of Python threads, with no synchronisation per
+step. SciPy's OpenBLAS is held at one thread during the call (and restored after), so no
+second thread pool competes for the cores. Small problems run in one block on the calling
+thread.
 
 Numbers: the arithmetic of the gates is the NumPy path's, in the same order (no fast-math, no
 fused multiply-adds), with two exceptions that change results at the level of float rounding:
@@ -32,10 +34,12 @@ from __future__ import annotations
 
 import ctypes
 import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from llvmlite import binding as llvm_binding
-from numba import njit, prange, types
+from numba import njit, types
 from numba.extending import get_cython_function_address
 
 __all__ = ["forward_sequence", "backward_sequence", "blas_threads_pinned", "tanh_inplace"]
@@ -162,7 +166,7 @@ def tanh_inplace(a):  # pragma: no cover - compiled
 
 
 @_jit
-def _forward_rows(vs, Vh, acts, cs, tanh_c, keep, lo, hi):  # pragma: no cover - compiled
+def _forward_rows(vs, Vh, acts, cs, tanh_c, keep, lo, hi, b):  # pragma: no cover - compiled
     """The whole sequence for rows ``lo:hi``: see :func:`forward_sequence`."""
     T, _, H4 = acts.shape
     H = H4 // 4
@@ -199,12 +203,6 @@ def _forward_rows(vs, Vh, acts, cs, tanh_c, keep, lo, hi):  # pragma: no cover -
                     h[j] = h_prev[j]
 
 
-@_jit(parallel=True)
-def _forward_blocks(vs, Vh, acts, cs, tanh_c, keep, bounds):  # pragma: no cover - compiled
-    for b in prange(bounds.size - 1):
-        _forward_rows(vs, Vh, acts, cs, tanh_c, keep, bounds[b], bounds[b + 1])
-
-
 def forward_sequence(vs, Vh, acts, cs, tanh_c, keep, blocks: int) -> None:
     """Run the recurrence over all steps, in place.
 
@@ -213,13 +211,8 @@ def forward_sequence(vs, Vh, acts, cs, tanh_c, keep, blocks: int) -> None:
     columns halved; out: ``acts (T, N, 4H)``, ``cs (T+1, N, H)`` (``c_0`` filled in),
     ``tanh_c (T, N, H)`` and the ``h`` columns of ``vs``. ``keep (T, N)`` valid steps.
     """
-    N = vs.shape[1]
-    if blocks <= 1 or not _PINNED.available:
-        with blas_threads_pinned():
-            _forward_rows(vs, Vh, acts, cs, tanh_c, keep, 0, N)
-        return
     with blas_threads_pinned():
-        _forward_blocks(vs, Vh, acts, cs, tanh_c, keep, _bounds(N, blocks))
+        _in_blocks(_forward_rows, (vs, Vh, acts, cs, tanh_c, keep), vs.shape[1], blocks)
 
 
 # --------------------------------------------------------------------------- backward
@@ -283,17 +276,6 @@ def _backward_rows(
         _gemm(True, False, K, H4, n, vs[t, lo:hi], K, dzt, H4, beta, dV, H4)
 
 
-@_jit(parallel=True)
-def _backward_blocks(
-    dh_out, seq, acts, cs, tanh_c, vs, V_t, keep, dz, dx, dVs, dh_next, dc, bounds
-):  # pragma: no cover - compiled
-    for b in prange(bounds.size - 1):
-        _backward_rows(
-            dh_out, seq, acts, cs, tanh_c, vs, V_t, keep, dz, dx, dVs[b], dh_next, dc,
-            bounds[b], bounds[b + 1],
-        )  # fmt: skip
-
-
 def backward_sequence(dh_out, seq, acts, cs, tanh_c, vs, V_t, keep, dz, dx, dh_next, dc, blocks):
     """Backpropagate through all steps; returns ``dV (K, 4H)`` (internal order).
 
@@ -302,27 +284,58 @@ def backward_sequence(dh_out, seq, acts, cs, tanh_c, vs, V_t, keep, dz, dx, dh_n
     exit; out: ``dz (T, N, 4H)``, ``dx (T, N, F)``. ``V_t (4H, K)`` is the unscaled
     ``[W; b; U]`` transposed.
     """
-    N = vs.shape[1]
-    K, H4 = vs.shape[2], acts.shape[2]
-    if blocks <= 1 or not _PINNED.available:
-        dV = np.empty((K, H4), dtype=acts.dtype)
-        with blas_threads_pinned():
-            _backward_rows(
-                dh_out, seq, acts, cs, tanh_c, vs, V_t, keep, dz, dx, dV, dh_next, dc, 0, N
-            )
-        return dV
-    dVs = np.empty((blocks, K, H4), dtype=acts.dtype)
+    N, K, H4 = vs.shape[1], vs.shape[2], acts.shape[2]
+    blocks = _usable(blocks, N)
+    dVs = np.empty((blocks, K, H4), dtype=acts.dtype)  # each block's own sum over its rows
+    args = (dh_out, seq, acts, cs, tanh_c, vs, V_t, keep, dz, dx, dVs, dh_next, dc)
     with blas_threads_pinned():
-        _backward_blocks(
-            dh_out, seq, acts, cs, tanh_c, vs, V_t, keep, dz, dx, dVs, dh_next, dc,
-            _bounds(N, blocks),
-        )  # fmt: skip
-    return dVs.sum(axis=0)
+        _in_blocks(_backward_block, args, N, blocks)
+    return dVs[0] if blocks == 1 else dVs.sum(axis=0)
 
 
-def _bounds(N: int, blocks: int) -> np.ndarray:
-    """Row boundaries of ``blocks`` near-equal blocks of ``N`` rows."""
-    return np.linspace(0, N, blocks + 1).round().astype(np.int64)
+@_jit
+def _backward_block(
+    dh_out, seq, acts, cs, tanh_c, vs, V_t, keep, dz, dx, dVs, dh_next, dc, lo, hi, b
+):  # pragma: no cover - compiled
+    _backward_rows(
+        dh_out, seq, acts, cs, tanh_c, vs, V_t, keep, dz, dx, dVs[b], dh_next, dc, lo, hi
+    )
+
+
+def _usable(blocks: int, N: int) -> int:
+    """Blocks to use: one where SciPy's BLAS threads cannot be pinned (see _PinnedThreads)."""
+    return max(1, min(blocks, N)) if _PINNED.available else 1
+
+
+def _in_blocks(kernel, args: tuple, N: int, blocks: int) -> None:
+    """``kernel(*args, lo, hi, b)`` for ``blocks`` near-equal row blocks ``[lo, hi)`` of ``N``
+    rows, side by side: block 0 on the calling thread, the others on a pool's threads (the
+    kernels release the GIL)."""
+    blocks = _usable(blocks, N)
+    if blocks == 1:
+        kernel(*args, 0, N, 0)
+        return
+    bounds = [round(N * b / blocks) for b in range(blocks + 1)]
+    pool = _pool(blocks - 1)
+    futures = [pool.submit(kernel, *args, bounds[b], bounds[b + 1], b) for b in range(1, blocks)]
+    try:
+        kernel(*args, bounds[0], bounds[1], 0)
+    finally:
+        for future in futures:
+            future.result()
+
+
+_POOL: list = []  # [ThreadPoolExecutor], created on first use
+_POOL_LOCK = threading.Lock()
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    with _POOL_LOCK:
+        if not _POOL or _POOL[0]._max_workers < workers:
+            if _POOL:
+                _POOL.pop().shutdown(wait=False)
+            _POOL.append(ThreadPoolExecutor(workers, thread_name_prefix="tmva_lstm"))
+        return _POOL[0]
 
 
 # --------------------------------------------------------------------------- BLAS threads
@@ -339,6 +352,7 @@ class _PinnedThreads:
 
     def __init__(self):
         self.get = self.set = None
+        self.lock, self.depth, self.before = threading.Lock(), 0, 0
         import scipy.linalg.cython_blas  # noqa: F401  (loads SciPy's BLAS)
 
         try:
@@ -365,14 +379,19 @@ class _PinnedThreads:
         return self.set is not None
 
     def __enter__(self):
-        self.before = int(self.get()) if self.set is not None else 0
-        if self.before > 1:
-            self.set(1)
+        with self.lock:  # nested or concurrent uses: the outermost one sets and restores
+            if self.depth == 0 and self.set is not None:
+                self.before = int(self.get())
+                if self.before > 1:
+                    self.set(1)
+            self.depth += 1
         return self
 
     def __exit__(self, *exc):
-        if self.before > 1:
-            self.set(self.before)
+        with self.lock:
+            self.depth -= 1
+            if self.depth == 0 and self.set is not None and self.before > 1:
+                self.set(self.before)
 
 
 _PINNED = _PinnedThreads()
