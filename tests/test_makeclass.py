@@ -224,3 +224,14 @@ def test_class_runs_in_cling(per_step):
     X = per_step.X[:20]
     got = np.array([reader.GetMvaValue(ROOT.std.vector["double"](x.ravel().tolist())) for x in X])
     assert_scores(got, model.predict(X), "cling")
+
+
+def test_regression_model_is_refused():
+    rng = np.random.default_rng(10)
+    X = rng.normal(size=(60, 3, 2))
+    y = X.sum(axis=(1, 2))
+    model = tl.train(
+        X, y, None, "AnalysisType=Regression:Layout=LSTM|2,LINEAR:MaxEpochs=1:RandomSeed=1"
+    )
+    with pytest.raises(OptionError, match="AnalysisType=Regression"):
+        class_source(model)

@@ -167,6 +167,12 @@ def class_specific(model, class_name: str) -> str:
     Also declares the ``(inputValues, nSteps)`` overload. Raises OptionError for a layer kind
     without an emitter."""
     _check_name(class_name, "class name")
+    kind = getattr(model, "analysis_type", "CLASSIFICATION")
+    if kind != "CLASSIFICATION":
+        raise OptionError(
+            f"make-class: the standalone class gives GetMvaValue, a classification score; this "
+            f"model is AnalysisType={kind.title()} (use Model.predict or the TMVA Reader)"
+        )
     net, params = model.network, model.params
     T, F = net.time_steps, net.features
     codes: list[LayerCode] = []
