@@ -202,7 +202,7 @@ class Model:
         1e-6.
         """
         X = np.asarray(X)
-        if len(X) <= SMALL_BATCH and X.ndim in (2, 3):
+        if X.ndim in (2, 3) and len(X) <= SMALL_BATCH:
             event = self._event_path()
             if event is not None:
                 T, F = self.input_layout
