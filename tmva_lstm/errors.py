@@ -22,6 +22,7 @@ __all__ = [
     "ModelFileError",
     "TrainingDivergedError",
     "DependencyError",
+    "TmvaLstmWarning",
     "close_matches",
 ]
 
@@ -67,6 +68,10 @@ class TrainingDivergedError(TmvaLstmError, FloatingPointError):
 
 class DependencyError(TmvaLstmError, ImportError):
     """An optional dependency is missing; the message gives the command that installs it."""
+
+
+class TmvaLstmWarning(UserWarning):
+    """Something was accepted but may not be what was meant (e.g. an option given twice)."""
 
 
 def close_matches(name: str, candidates: Iterable[str], n: int = 3) -> str:

@@ -37,8 +37,6 @@ import base64
 import datetime
 import hashlib
 import json
-import os
-import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import Path
@@ -46,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .atomic import atomic_write_bytes
 from .errors import ModelFileError, OptionError
 from .model import History, InputTransform, Model, TargetTransform
 from .nn.heads import TMVA_NAMES
@@ -88,23 +87,6 @@ def parse_xml(data: bytes, source: str = "<memory>") -> ET.Element:
             f"{source}: not valid XML ({err}); the file is truncated or was edited by hand — "
             "retrain or restore it from a backup"
         ) from None
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same directory."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 # --------------------------------------------------------------------------- arrays

@@ -24,10 +24,11 @@ import ast
 import dataclasses
 import math
 import operator
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import OptionError, close_matches
+from .errors import OptionError, TmvaLstmWarning, close_matches
 
 __all__ = [
     "TrainingOptions",
@@ -35,6 +36,7 @@ __all__ = [
     "MethodOptions",
     "parse_layout",
     "parse_validation_size",
+    "help_text",
 ]
 
 OPTIMIZERS = ("ADAM", "SGD", "RMSPROP", "ADAGRAD", "ADADELTA")
@@ -154,9 +156,26 @@ def _parse_training_strategy(text: str) -> list[dict[str, Any]]:
             if canon is None:
                 continue
             fld, typ, choices = _TRAINING_KEYS[canon]
-            values[fld] = _convert(canon, raw, typ, choices, " in TrainingStrategy")
+            value = _convert(canon, raw, typ, choices, " in TrainingStrategy")
+            if fld in values and values[fld] != value:
+                _warn_twice(canon, values[fld], value, " in one TrainingStrategy phase")
+            values[fld] = value
         phases.append(values)
     return phases or [{}]
+
+
+def _warn_twice(key: str, first: Any, last: Any, where: str = "") -> None:
+    """A key given twice with different values: TMVA keeps the last one; say so."""
+    warnings.warn(
+        f"option {key} is given twice{where} ({key}={first} and {key}={last}); "
+        f"using {key}={last}: remove one of them",
+        TmvaLstmWarning,
+        stacklevel=4,
+    )
+
+
+def _shown(value: Any) -> Any:
+    return f"{value[0]}|{value[1]}" if isinstance(value, tuple) else value
 
 
 def _canonical_training_key(key: str, where: str) -> str | None:
@@ -447,6 +466,7 @@ class MethodOptions:
         opts = cls()
         phase_overrides: list[dict[str, Any]] | None = None
         top_training: dict[str, Any] = {}
+        seen: dict[str, Any] = {}  # key -> value given, to warn about a key given twice
         for token in (text or "").split(":"):
             token = token.strip()
             if not token:
@@ -471,6 +491,9 @@ class MethodOptions:
                     raise OptionError(f"option {canon} needs a value, e.g. {canon}=...")
                 fld, typ, choices = _TRAINING_KEYS[canon]
                 top_training[fld] = _convert(canon, raw, typ, choices, "")
+                if canon in seen and seen[canon] != top_training[fld]:
+                    _warn_twice(canon, seen[canon], top_training[fld])
+                seen[canon] = top_training[fld]
                 continue
             fld, typ, choices = cls._KEYS[canon]
             if raw is None:
@@ -480,6 +503,9 @@ class MethodOptions:
             elif negated:
                 raise OptionError(f"'!' negates boolean options only, not {token!r}")
             elif canon == "TrainingStrategy":
+                if canon in seen and seen[canon] != raw.strip():
+                    _warn_twice(canon, seen[canon], raw.strip())
+                seen[canon] = raw.strip()
                 phase_overrides = _parse_training_strategy(raw)
                 continue
             elif canon == "InputLayout":
@@ -492,9 +518,17 @@ class MethodOptions:
                 parse_validation_size(value, 100)
             else:
                 value = _convert(canon, raw, typ, choices, "")
+            if canon in seen and seen[canon] != value:
+                _warn_twice(canon, _shown(seen[canon]), _shown(value))
+            seen[canon] = value
             if fld is not None:
                 setattr(opts, fld, value)
         phases = phase_overrides or [{}]
+        for fld, value in top_training.items():  # top-level keys override every phase
+            key = _KEY_OF[fld]
+            for phase in phases:
+                if fld in phase and phase[fld] != value:
+                    _warn_twice(key, phase[fld], value, " (in TrainingStrategy and at top level)")
         opts.training = [TrainingOptions(**{**phase, **top_training}) for phase in phases]
         for phase in opts.training:
             phase.validate()
@@ -546,3 +580,52 @@ class MethodOptions:
     def replace(self, **changes: Any) -> MethodOptions:
         """A copy with some fields changed."""
         return dataclasses.replace(self, **changes)
+
+
+# --------------------------------------------------------------------------- help (option H)
+
+_HELP_ROWS = (
+    ("InputLayout", "T|F: time steps | features; variable j*F+k is step j, feature k"),
+    ("Layout", "LSTM|H[|inputSize|timeSteps|0|returnSequence], RESHAPE|FLAT, DENSE|width|"
+     "activation, ..., LINEAR (the output)"),
+    ("MaxEpochs", "maximum number of epochs (alias NumEpochs)"),
+    ("BatchSize", "events per gradient step"),
+    ("LearningRate", "step size of the optimizer"),
+    ("Momentum", "momentum of SGD and RMSPROP"),
+    ("Optimizer", " | ".join(OPTIMIZERS)),
+    ("WeightDecay", "lambda of the L1/L2 term"),
+    ("Regularization", " | ".join(REGULARIZATIONS) + " (on dense weights)"),
+    ("ConvergenceSteps", "early stopping: epochs without a better validation loss"),
+    ("TestRepetitions", "validate every N epochs"),
+    ("ClipGradNorm", "global gradient-norm clip (0: off)"),
+    ("ValidationSize", "20%, 0.2 or a count, from the end of the training sample"),
+    ("WeightInitialization", " | ".join(INITIALIZATIONS)),
+    ("RandomSeed", "0 draws a seed (recorded in the model)"),
+    ("VarTransform", "None | N (each variable linearly to [-1, 1])"),
+    ("NonFinite", "STOP on NaN/Inf inputs | DROP those events"),
+    ("IgnoreNegWeightsInTraining", "drop negative-weight events from training"),
+    ("TrainingStrategy", "phases separated by |, each Key=Value,... of the training keys"),
+    ("H, V, Silent", "this help, verbose epoch table, no output"),
+)  # fmt: skip
+
+
+def help_text(options: MethodOptions | None = None) -> str:
+    """What option ``H`` prints: every option with its value (or default) and meaning."""
+    opts = options or MethodOptions()
+    phase = opts.training[0]
+    lines = [
+        "PyLSTM: an LSTM classifier (tmva_lstm), TMVA MethodDL's option syntax:",
+        "  Key=Value tokens separated by ':', e.g.",
+        "  !H:!V:InputLayout=10|30:Layout=LSTM|10,DENSE|64|TANH,LINEAR:MaxEpochs=20:BatchSize=100",
+        "Options (value in use):",
+    ]
+    for key, meaning in _HELP_ROWS:
+        if key in _TRAINING_KEYS:
+            value = getattr(phase, _TRAINING_KEYS[key][0])
+        elif key in MethodOptions._KEYS and key != "TrainingStrategy":
+            value = _shown(getattr(opts, MethodOptions._KEYS[key][0]))
+        else:
+            value = ""
+        shown = f"{key}={value}" if value != "" and value is not None else key
+        lines.append(f"  {shown:<34} {meaning}")
+    return "\n".join(lines) + "\n"

@@ -31,15 +31,14 @@ Every file is written atomically: to a temporary file in the target directory, t
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_path
 from .errors import DataError, DependencyError, OptionError
 from .evaluate import Evaluation, Hist1D, evaluate
 
@@ -146,31 +145,7 @@ def split_time_steps(x: np.ndarray, prefix: str = "vars_time") -> dict[str, np.n
 # ---- atomic writing ----------------------------------------------------------------------
 
 
-def _file_mode() -> int:
-    """Permissions a plain ``open(path, "w")`` would give (mkstemp uses 0600)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-@contextlib.contextmanager
-def _atomic(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; move it over ``path`` if no error occurs."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        os.chmod(tmp, _file_mode())
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
+_atomic = atomic_path  # the one atomic writer of the package (tmva_lstm.atomic)
 
 
 # ---- the TMVA output file ----------------------------------------------------------------

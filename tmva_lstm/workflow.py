@@ -17,13 +17,13 @@ from __future__ import annotations
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_path
 from .errors import DataError, OptionError
 from .model import Model
 from .options import MethodOptions
@@ -318,10 +318,7 @@ def apply_to_files(
         raise OptionError(f"{model_path} records no data layout; give --layout")
     branch = branch or "PyLSTM"
     output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
-    os.close(fd)
-    try:
+    with atomic_path(output) as tmp:
         with uproot.recreate(tmp) as out:
             trees: dict[str, object] = {}
             for chunk in iterate(sources, layout=layout, step_size=step_size):
@@ -335,10 +332,6 @@ def apply_to_files(
                 if name not in trees:
                     trees[name] = out.mktree(name, {k: _branch_type(v) for k, v in arrays.items()})
                 trees[name].extend(arrays)
-        os.replace(tmp, output)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return output
 
 

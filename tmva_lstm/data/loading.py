@@ -298,7 +298,8 @@ def variable_branches(data: Dataset, layout: SequenceLayout | str) -> dict[str, 
     """Arrays to write back as TMVA-style branches: ``{"vars_time0": (N, F), ...}``.
 
     Per-step: one ``(N, F)`` (or ``(N,)`` for F = 1) array per step branch; array: the
-    ``(N, T, F)`` block (transposed back for ``time_axis=1``); jagged: one padded ``(N, T)``
+    block flattened in the stored order, ``(N, T*F)`` (``(N, F*T)`` for ``time_axis=1``), as
+    TTrees keep one branch per variable array; jagged: one padded ``(N, T)``
     array per branch, plus ``"length"`` ``(N,)``.
     """
     layout = _as_layout(layout)
@@ -312,7 +313,8 @@ def variable_branches(data: Dataset, layout: SequenceLayout | str) -> dict[str, 
         name = layout.branches[0]
         if data.n_features == 1 and data.variable_names[0] == f"{name}[0]":
             return {name: X[:, :, 0]}
-        return {name: X.transpose(0, 2, 1) if layout.time_axis else X}
+        block = X.transpose(0, 2, 1) if layout.time_axis else X  # the stored order
+        return {name: block.reshape(len(block), -1)}  # x[T][F] as one x[T*F] array branch
     out = {b: X[:, :, k] for k, b in enumerate(layout.branches)}
     if data.lengths is not None:
         out["length"] = data.lengths
