@@ -15,6 +15,13 @@ from tmva_lstm.training import Progress, prepare_weights, resume, train, validat
 SMALL = "RandomSeed=11:Layout=LSTM|4,DENSE|8|TANH,LINEAR:MaxEpochs=4:BatchSize=20:LearningRate=1e-2"
 
 
+def _opts(extra: str) -> str:
+    """SMALL with some keys set to other values (a key given twice would warn)."""
+    tokens = dict(t.split("=", 1) for t in SMALL.split(":"))
+    tokens.update(t.split("=", 1) for t in extra.strip(":").split(":"))
+    return ":".join(f"{k}={v}" for k, v in tokens.items())
+
+
 def marker_task(n: int, T: int, rng: np.random.Generator):
     """Label = sign of the value at the one marked step: needs memory of a position."""
     v = rng.uniform(-1, 1, size=(n, T))
@@ -69,7 +76,7 @@ def test_same_seed_gives_bit_identical_weights(marker_data):
 def test_seed_zero_draws_and_records_a_seed(marker_data):
     (X, y), _ = marker_data
     m = train(
-        X[:300], y[:300], None, SMALL.replace("RandomSeed=11", "RandomSeed=0") + ":MaxEpochs=1"
+        X[:300], y[:300], None, _opts(":RandomSeed=0:MaxEpochs=1")
     )
     assert m.history.seed > 0
 
@@ -102,14 +109,14 @@ def test_resume_equals_uninterrupted(marker_data, tmp_path, stop_after):
 def test_resume_refuses_other_data(marker_data, tmp_path):
     (X, y), _ = marker_data
     ckpt = tmp_path / "c.xml"
-    train(X[:300], y[:300], None, SMALL + ":MaxEpochs=1", checkpoint=ckpt)
+    train(X[:300], y[:300], None, _opts(":MaxEpochs=1"), checkpoint=ckpt)
     with pytest.raises(DataError, match="the data differ"):
         resume(ckpt, X[300:600], y[300:600])
 
 
 def test_early_stopping_keeps_the_best_weights(marker_data):
     (X, y), _ = marker_data
-    m = train(X[:800], y[:800], None, SMALL + ":MaxEpochs=40:ConvergenceSteps=2:LearningRate=0.05")
+    m = train(X[:800], y[:800], None, _opts(":MaxEpochs=40:ConvergenceSteps=2:LearningRate=0.05"))
     h = m.history
     assert h.stop_reason == "converged" and len(h.epoch) < 40 and h.best_epoch > 1
     best = int(np.nanargmin(h.val_loss))
@@ -144,7 +151,7 @@ def test_prepare_weights_is_tmva_numevents():
 
 def test_var_transform_normalises_to_unit_range(marker_data):
     (X, y), _ = marker_data
-    m = train(X[:600] * 50 + 7, y[:600], None, SMALL + ":VarTransform=N:ValidationSize=0")
+    m = train(X[:600] * 50 + 7, y[:600], None, _opts(":VarTransform=N:ValidationSize=0"))
     Z = m.transform.apply((X[:600] * 50 + 7).astype(np.float32))
     assert Z.min() == pytest.approx(-1, abs=1e-5) and Z.max() == pytest.approx(1, abs=1e-5)
 
@@ -152,8 +159,8 @@ def test_var_transform_normalises_to_unit_range(marker_data):
 def test_flat_tmva_order_input_with_input_layout(marker_data):
     (X, y), _ = marker_data
     flat = X[:300].reshape(300, -1)
-    a = train(flat, y[:300], None, SMALL + ":InputLayout=20|2:MaxEpochs=1")
-    b = train(X[:300], y[:300], None, SMALL + ":InputLayout=20|2:MaxEpochs=1")
+    a = train(flat, y[:300], None, _opts(":InputLayout=20|2:MaxEpochs=1"))
+    b = train(X[:300], y[:300], None, _opts(":InputLayout=20|2:MaxEpochs=1"))
     assert_same_params(a.params, b.params)
 
 
@@ -164,7 +171,7 @@ def test_diverging_run_stops_and_keeps_last_good_weights(marker_data):
             X[:600] * 1e20,
             y[:600],
             None,
-            SMALL.replace("TANH", "LINEAR") + ":Optimizer=SGD:LearningRate=1e30",
+            _opts(":Optimizer=SGD:LearningRate=1e30").replace("TANH", "LINEAR"),
         )
     model = err.value.model
     assert all(np.isfinite(a).all() for a in flatten_params(model.params).values())
@@ -173,8 +180,8 @@ def test_diverging_run_stops_and_keeps_last_good_weights(marker_data):
 @pytest.mark.parametrize(
     ("kwargs", "error", "fragment"),
     [
-        ({"options": SMALL + ":BatchSize=1000"}, OptionError, "BatchSize=1000 is larger than"),
-        ({"options": SMALL + ":InputLayout=10|4"}, OptionError, "InputLayout=10|4 does not match"),
+        ({"options": _opts(":BatchSize=1000")}, OptionError, "BatchSize=1000 is larger than"),
+        ({"options": _opts(":InputLayout=10|4")}, OptionError, "InputLayout=10|4 does not match"),
         ({"y": np.zeros(100, int)}, DataError, "no signal events"),
         ({"weights": np.zeros(100)}, DataError, "all event weights are zero"),
         ({"nan": True}, NonFiniteInputError, "2 training events have NaN"),
@@ -194,26 +201,27 @@ def test_nonfinite_drop_option(marker_data):
     (X, y), _ = marker_data
     X = X[:300].copy()
     X[5, 1, 1] = np.nan
-    m = train(X, y[:300], None, SMALL + ":NonFinite=DROP:MaxEpochs=1")
+    m = train(X, y[:300], None, _opts(":NonFinite=DROP:MaxEpochs=1"))
     assert np.isfinite(m.predict(X[:5])).all()
 
 
-def test_progress_is_quiet_off_terminal_and_a_table_when_verbose(marker_data):
+def test_progress_off_terminal_is_a_line_per_epoch_and_silent_is_silent(marker_data):
+    """Batch logs (HTCondor) get one line per epoch and the end of training; Silent: nothing."""
     (X, y), _ = marker_data
-    quiet, loud = io.StringIO(), io.StringIO()
-    opts = MethodOptions.from_string(SMALL + ":MaxEpochs=2")
-    train(X[:200], y[:200], None, opts, progress=Progress(opts, quiet))
-    verbose = opts.replace(verbose=True)
-    train(X[:200], y[:200], None, verbose, progress=Progress(verbose, loud))
-    # off a terminal only the validation split is printed (20% of 200, stratified)
-    n_sig = round(40 * y[:200].sum() / 200)
-    assert quiet.getvalue() == (
-        f"PyLSTM: validation sample: {n_sig} signal, {40 - n_sig} background events\n"
-    )
-    text = loud.getvalue()
-    assert "Train Err." in text and "Val. Err." in text and len(text.splitlines()) == 5
-    silent = verbose.replace(silent=True)
-    assert not Progress(silent, io.StringIO()).enabled
+    log, quiet = io.StringIO(), io.StringIO()
+    opts = MethodOptions.from_string(_opts(":MaxEpochs=3:ConvergenceSteps=100"))
+    m = train(X[:200], y[:200], None, opts, progress=Progress(opts, log))
+    lines = log.getvalue().splitlines()
+    n_sig = round(40 * y[:200].sum() / 200)  # 20% of 200, stratified
+    assert lines[0] == f"PyLSTM: validation sample: {n_sig} signal, {40 - n_sig} background events"
+    assert "Train Err." in lines[2] and "Val. Err." in lines[2]
+    assert [ln.split("|")[0].strip() for ln in lines[3:6]] == ["1", "2", "3"]
+    assert lines[6].startswith("PyLSTM: training stopped after 3 epochs (MaxEpochs=3 reached)")
+    best = m.history.best_epoch
+    assert f"best epoch {best} " in lines[6] or "initial weights are kept" in lines[6]
+    silent = opts.replace(silent=True)
+    train(X[:200], y[:200], None, silent, progress=Progress(silent, quiet))
+    assert quiet.getvalue() == ""
 
 
 @pytest.mark.parametrize("kind", ["L1", "L2"])
@@ -239,9 +247,9 @@ def test_regularization_term_and_gradient(kind, rng):
 
 def test_training_with_weight_decay_shrinks_dense_weights(marker_data):
     (X, y), _ = marker_data
-    free = train(X[:600], y[:600], None, SMALL + ":MaxEpochs=6")
+    free = train(X[:600], y[:600], None, _opts(":MaxEpochs=6"))
     decayed = train(
-        X[:600], y[:600], None, SMALL + ":MaxEpochs=6:Regularization=L2:WeightDecay=0.05"
+        X[:600], y[:600], None, _opts(":MaxEpochs=6:Regularization=L2:WeightDecay=0.05")
     )
     norm = lambda m: float(np.square(m.params["dense_1"]["W"]).sum())  # noqa: E731
     assert norm(decayed) < 0.8 * norm(free)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 import textwrap
+import time
 import warnings
 from collections.abc import Sequence
 
@@ -213,11 +214,13 @@ def run(args: argparse.Namespace) -> int:
     elif args.command == "evaluate":
         if not args.signal:
             raise OptionError("evaluate needs --signal (and --background or --class-expr)")
+        from .modelfile import model_title
+
         ev = workflow.evaluate_on_files(
             args.model, _sources(args.signal), _sources(args.background), layout=args.layout,
             cut=args.cut, weight=args.weight, class_expr=args.class_expr, output_dir=args.output_dir,
         )  # fmt: skip
-        print(ev.summary("PyLSTM"))
+        print(workflow.test_summary(ev, model_title(args.model)))
         print(f"ROC integral (TMVA): {ev.roc_integral:.4f}")
     elif args.command == "apply":
         path = workflow.apply_to_files(
@@ -322,11 +325,51 @@ def _step(text: str) -> int | str:
     return int(text) if text.strip().isdigit() else text
 
 
+def _interrupted(args: argparse.Namespace, started: float) -> str:
+    """What an interrupt leaves behind, truthfully."""
+    if args.command in ("train", "demo"):
+        from .workflow import checkpoint_path
+
+        job, title = (
+            (args.job, args.title)
+            if args.command == "train"
+            else ("TMVA_LSTM_Classification", "PyLSTM")
+        )
+        ckpt = checkpoint_path(args.output_dir, job, title)
+        try:
+            fresh = ckpt.stat().st_mtime >= started
+        except OSError:
+            return "interrupted before the first epoch ended; no checkpoint was written"
+        if fresh:
+            return f"interrupted; the last completed epoch is in {ckpt} (continue with --resume)"
+        if getattr(args, "resume", False):
+            return f"interrupted before an epoch ended; {ckpt} is unchanged (--resume again)"
+        return f"interrupted before the first epoch ended; {ckpt} is from an earlier run"
+    if args.command == "apply":
+        return f"interrupted; {args.output} was not written (nor changed)"
+    return "interrupted"
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Our warnings as one line, like our errors (Python's own format shows a source line)."""
+    from .errors import TmvaLstmWarning
+
+    if issubclass(category, TmvaLstmWarning):
+        print(f"tmva-lstm: warning: {message}", file=sys.stderr)
+    else:
+        _python_show_warning(message, category, filename, lineno, file, line)
+
+
+_python_show_warning = warnings.showwarning
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # Our own entry point: quiet the PyPI ROOT wheel's alpha-stage notice if ROOT gets imported.
     warnings.filterwarnings("ignore", message=r"\s*This distribution of ROOT is in alpha stage")
+    warnings.showwarning = _show_warning
     parser = build_parser()
     args = parser.parse_args(argv)
+    started = time.time()
     try:
         return run(args)
     except TmvaLstmError as err:
@@ -336,8 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"tmva-lstm: error: {type(err).__name__}: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("tmva-lstm: interrupted; the last completed epoch is in the checkpoint "
-              "(continue with --resume)", file=sys.stderr)  # fmt: skip
+        print(f"tmva-lstm: {_interrupted(args, started)}", file=sys.stderr)
         return 130
 
 

@@ -60,6 +60,7 @@ __all__ = [
     "load_model",
     "parse_xml",
     "atomic_write_bytes",
+    "model_title",
     "array_to_element",
     "array_from_element",
 ]
@@ -457,6 +458,13 @@ def find_model_element(root: ET.Element, source: str) -> ET.Element:
             f"{source}: no tmva_lstm model inside (no <Weights>/<Model>); is it a PyLSTM weight file?"
         )
     return found
+
+
+def model_title(path: str | Path) -> str:
+    """The method title a model file was saved with (``MethodSetup Method="PyLSTM::<title>"``)."""
+    root, _ = read_document(path)
+    method = root.get("Method", "") if root.tag == "MethodSetup" else ""
+    return method.partition("::")[2] or "PyLSTM"
 
 
 def load_model(path: str | Path) -> Model:

@@ -37,6 +37,7 @@ __all__ = [
     "parse_layout",
     "parse_validation_size",
     "help_text",
+    "differences",
 ]
 
 OPTIMIZERS = ("ADAM", "SGD", "RMSPROP", "ADAGRAD", "ADADELTA")
@@ -629,3 +630,23 @@ def help_text(options: MethodOptions | None = None) -> str:
         shown = f"{key}={value}" if value != "" and value is not None else key
         lines.append(f"  {shown:<34} {meaning}")
     return "\n".join(lines) + "\n"
+
+
+def differences(old: MethodOptions, new: MethodOptions) -> list[tuple[str, Any, Any]]:
+    """``(TMVA key, old value, new value)`` for every option that differs (phases by index)."""
+    out = []
+    for key, (fld, _, _) in MethodOptions._KEYS.items():
+        if fld is None or fld == "training":
+            continue
+        a, b = getattr(old, fld), getattr(new, fld)
+        if a != b:
+            out.append((key, _shown(a), _shown(b)))
+    if len(old.training) != len(new.training):
+        out.append(("TrainingStrategy", f"{len(old.training)} phases", f"{len(new.training)}"))
+        return out
+    for i, (pa, pb) in enumerate(zip(old.training, new.training, strict=True)):
+        where = f" (phase {i + 1})" if len(old.training) > 1 else ""
+        for key, (fld, _, _) in _TRAINING_KEYS.items():
+            if getattr(pa, fld) != getattr(pb, fld):
+                out.append((key + where, getattr(pa, fld), getattr(pb, fld)))
+    return out

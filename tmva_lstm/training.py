@@ -66,7 +66,7 @@ from .nn.backend import default_dtype
 from .nn.heads import Head, head_for
 from .nn.network import Network, Params, flatten_params, unflatten_params
 from .nn.optim import make_optimizer
-from .options import MethodOptions, parse_validation_size
+from .options import MethodOptions, differences, help_text, parse_validation_size
 
 __all__ = ["train", "resume", "prepare_weights", "validation_split", "Progress"]
 
@@ -75,14 +75,20 @@ __all__ = ["train", "resume", "prepare_weights", "validation_split", "Progress"]
 
 
 class Progress:
-    """TMVA-style epoch table on a terminal; silent when not a terminal (unless verbose) or Silent."""
+    """What training prints (to stdout, as TMVA), unless ``Silent``.
+
+    On a terminal: a ``tqdm`` bar over each epoch's batches, then the epoch's line. Elsewhere
+    (batch jobs, HTCondor logs): one line per epoch, no bar. Before training, the sample sizes;
+    after it, the best epoch and why training stopped. ``V`` adds the table's header lines.
+    """
 
     def __init__(self, options: MethodOptions, stream: TextIO | None = None) -> None:
-        self.stream = stream if stream is not None else sys.stderr
+        self.stream = stream if stream is not None else sys.stdout
         tty = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.silent = options.silent
-        self.enabled = not options.silent and (tty or options.verbose)
+        self.enabled = not options.silent
         self.bar = self.enabled and tty
+        self._tqdm = None
 
     def write(self, text: str) -> None:
         if self.enabled:
@@ -95,6 +101,11 @@ class Progress:
             self.stream.write(text + "\n")
             self.stream.flush()
 
+    def samples(self, counts: dict[str, dict[str, int]]) -> None:
+        """``{"signal": {"after cut": n, "training": a, "test": b}, "background": {...}}``."""
+        for cls, c in counts.items():
+            self.write(f"PyLSTM: {cls:<10} " + ", ".join(f"{k} {v}" for k, v in c.items()))
+
     def header(self, n_train: int, n_val: int, phase: int, n_phases: int) -> None:
         self.write(
             f"PyLSTM: training phase {phase + 1}/{n_phases} on {n_train} events, "
@@ -104,23 +115,46 @@ class Progress:
                    f"{'nEvents/s':>10} | Conv. Steps")  # fmt: skip
 
     def batch(self, epoch: int, done: int, total: int) -> None:
-        if self.bar:
-            width = 30
-            filled = width * done // max(total, 1)
-            self.stream.write(
-                f"\r{epoch:>6} [{'=' * filled}{' ' * (width - filled)}] {done}/{total}"
-            )
-            self.stream.flush()
+        if not self.bar:
+            return
+        if self._tqdm is None:
+            from tqdm import tqdm
+
+            self._tqdm = tqdm(total=total, desc=f"epoch {epoch}", file=self.stream, leave=False,
+                              unit="batch", dynamic_ncols=True)  # fmt: skip
+        self._tqdm.update(done - self._tqdm.n)
+
+    def _close_bar(self) -> None:
+        if self._tqdm is not None:
+            self._tqdm.close()
+            self._tqdm = None
 
     def epoch(
         self, epoch: int, train: float, val: float, seconds: float, n: int, conv: int
     ) -> None:
-        if self.bar:
-            self.stream.write("\r")
+        self._close_bar()
         self.write(
             f"{epoch:>6} | {train:11.6f} | {val:11.6f} | {seconds:10.3f} | "
             f"{n / max(seconds, 1e-9):10.0f} | {conv}"
         )
+
+    def finished(self, history: History, options: MethodOptions) -> None:
+        """The best epoch, and why training stopped."""
+        self._close_bar()
+        last = options.training[-1]
+        why = {
+            "converged": f"converged: no better validation loss for ConvergenceSteps="
+            f"{last.convergence_steps} epochs",
+            "MaxEpochs reached": f"MaxEpochs={last.max_epochs} reached",
+        }.get(history.stop_reason, history.stop_reason or "done")
+        n = len(history.epoch)
+        best = history.best_epoch
+        kept = (
+            f"best epoch {best} (validation loss {history.val_loss[best - 1]:.6f}), its weights kept"
+            if 0 < best <= n
+            else "no epoch improved on the initial weights: the initial weights are kept"
+        )
+        self.write(f"PyLSTM: training stopped after {n} epochs ({why}); {kept}")
 
 
 # --------------------------------------------------------------------------- data checks
@@ -514,6 +548,8 @@ def train(
     """
     if not isinstance(options, MethodOptions):
         options = MethodOptions.from_string(options or "")
+    if options.help:
+        print(help_text(options), file=sys.stdout, flush=True)
     head = head_for(options.analysis_type, options.error_strategy)  # checks ErrorStrategy
     n_classes = _class_count(y, options, class_names)
     events = _check_data(X, y, weights, mask, options, index, n_classes)
@@ -573,8 +609,15 @@ def resume(
     index: np.ndarray | None = None,
     progress: Progress | None = None,
     on_epoch: Callable[[int], None] | None = None,
+    options: MethodOptions | str | None = None,
 ) -> Model:
-    """Continue a training from its checkpoint, on the same data; returns the trained model."""
+    """Continue a training from its checkpoint, on the same data; returns the trained model.
+
+    ``options``: the option string of the run being continued (None: the checkpoint's). A
+    different ``MaxEpochs`` or ``ConvergenceSteps`` of an unfinished training is honoured
+    (the result is what an uninterrupted run with the new values gives), as are ``H``, ``V``
+    and ``Silent``; any other difference raises :class:`OptionError` naming the keys.
+    """
     root, source = read_document(checkpoint)
     model_el = find_model_element(root, source)
     state_el = model_el.find("TrainingState")
@@ -584,6 +627,8 @@ def resume(
         )
     model = model_from_element(model_el, source)
     state = _restore_state(model, state_el, source)
+    if options is not None:
+        model.options = _resume_options(model.options, options, state, source)
     n_classes = len(model.class_names) if model.analysis_type == "MULTICLASS" else 2
     events = _check_data(X, y, weights, mask, model.options, index, n_classes)
     if _fingerprint(events) != state.data_id:
@@ -630,6 +675,34 @@ def _report_validation(progress: Progress, events: _Events, n_train: int, model:
             f"{' or '.join(missing)} events, so early stopping and the choice of the best epoch "
             "are meaningless; raise ValidationSize or give more events of that class",
         )
+
+
+_RESUME_FREE = ("H", "V", "Silent", "VerbosityLevel")  # change nothing in the result
+_RESUME_EXTENDABLE = ("MaxEpochs", "ConvergenceSteps")  # while the training is unfinished
+
+
+def _resume_options(old: MethodOptions, new, state: _State, source: str) -> MethodOptions:
+    """The options a resumed training runs with, or OptionError naming what cannot change."""
+    new = new if isinstance(new, MethodOptions) else MethodOptions.from_string(new)
+    if new.input_layout is None:
+        new = new.replace(input_layout=old.input_layout)
+    changed = differences(old, new)
+    fixed = [c for c in changed if c[0].split(" ")[0] not in _RESUME_FREE + _RESUME_EXTENDABLE]
+    if fixed:
+        listed = ", ".join(f"{k} ({a} -> {b})" for k, a, b in fixed)
+        raise OptionError(
+            f"{source}: cannot resume with different options: {listed}; give the options of "
+            "the interrupted run, or train anew without --resume"
+        )
+    extended = [c for c in changed if c[0].split(" ")[0] in _RESUME_EXTENDABLE]
+    if extended and state.finished:
+        listed = ", ".join(f"{k} ({a} -> {b})" for k, a, b in extended)
+        raise OptionError(
+            f"{source}: the training finished ({state.history.stop_reason or 'done'}, best epoch "
+            f"{state.history.best_epoch}); {listed} cannot continue it. Train anew without "
+            "--resume"
+        )
+    return new
 
 
 def _save_checkpoint(path: Path | None, model: Model, state: _State) -> None:
@@ -765,6 +838,7 @@ def _loop(model, state, events: _Events, checkpoint, progress, on_epoch) -> Mode
     state.params = _copy(state.best)
     _save_checkpoint(checkpoint, model, state)
     model.params = state.params
+    progress.finished(state.history, options)
     return model
 
 

@@ -73,6 +73,7 @@ def split_indices(
     training sample (the validation set) holds both classes. The events chosen are not TMVA's
     (it draws with TRandom3), but the rule is.
     """
+    _check_split_args(n_train_signal, n_train_background, seed)
     rng = np.random.default_rng(seed)
     train_idx, test_idx = [], []
     for cls, n_train, name in (
@@ -90,6 +91,54 @@ def split_indices(
         train_idx.append(idx[:n])
         test_idx.append(np.sort(idx[n:]))
     return rng.permutation(np.concatenate(train_idx)), np.concatenate(test_idx)
+
+
+def _check_split_args(n_train_signal, n_train_background, seed) -> None:
+    for key, value in (("nTrain_Signal", n_train_signal), ("nTrain_Background", n_train_background),
+                       ("split seed", seed)):  # fmt: skip
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise OptionError(
+                f"{key}={value!r} must be a non-negative integer (0: half of the class)"
+                if key != "split seed"
+                else f"the split seed must be a non-negative integer, not {value!r}"
+            )
+
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def check_names(title: str, job: str, dataset: str = "dataset") -> None:
+    """Title (a branch and directory name), job and dataset (file and directory names)."""
+    if not isinstance(title, str) or not _NAME.match(title):
+        raise OptionError(
+            f"title {title!r} is not a valid branch name: use letters, digits and '_', not "
+            "starting with a digit (e.g. --title LSTM_10)"
+        )
+    for key, value in (("job", job), ("dataset", dataset)):
+        if (not isinstance(value, str) or not value.strip() or value in (".", "..")
+                or "/" in value or "\\" in value or os.sep in value or "\0" in value):  # fmt: skip
+            raise OptionError(
+                f"{key} name {value!r} must be a plain file name, without path separators; "
+                "put outputs elsewhere with --output-dir"
+            )
+
+
+def checkpoint_path(output_dir, job: str, title: str, dataset: str = "dataset") -> Path:
+    """Where :func:`train_on_files` keeps the checkpoint of a job."""
+    return Path(output_dir) / dataset / "weights" / f"{job}_{title}.checkpoint.xml"
+
+
+def _sample_counts(data, train_rows, test_rows) -> dict[str, dict[str, int]]:
+    out = {}
+    for cls, name in ((1, "signal"), (0, "background")):
+        out[name] = {
+            "events" + (" after the cut" if "; cut:" in (data.source or "") else ""): int(
+                np.sum(data.y == cls)
+            ),
+            "training": int(np.sum(data.y[train_rows] == cls)),
+            "test": int(np.sum(data.y[test_rows] == cls)),
+        }
+    return out
 
 
 def split_train_test(data, n_train_signal: int = 0, n_train_background: int = 0, seed: int = 100):
@@ -190,6 +239,8 @@ def train_on_files(
     from .data import SequenceLayout, load
 
     opts = options if isinstance(options, MethodOptions) else MethodOptions.from_string(options)
+    check_names(title, job, dataset)
+    _check_split_args(n_train_signal, n_train_background, split_seed)
     seq_layout = SequenceLayout.from_string(layout) if isinstance(layout, str) else layout
     data = load(
         signal,
@@ -209,12 +260,14 @@ def train_on_files(
     if opts.input_layout is None:
         opts = opts.replace(input_layout=(data.n_steps, data.n_features))
     train_rows, test_rows = split_indices(data.y, n_train_signal, n_train_background, split_seed)
+    progress = progress or Progress(opts)
+    progress.samples(_sample_counts(data, train_rows, test_rows))
 
     output_dir = Path(output_dir)
     weights_dir = output_dir / dataset / "weights"
     files = {
         "model": weights_dir / f"{job}_{title}.weights.xml",
-        "checkpoint": weights_dir / f"{job}_{title}.checkpoint.xml",
+        "checkpoint": checkpoint_path(output_dir, job, title, dataset),
     }
     args = (data.X, data.y, data.weights)  # the training rows are chosen by index: no copy
     if resume_training:
@@ -223,8 +276,9 @@ def train_on_files(
                 f"no checkpoint {files['checkpoint']} to resume from; run without --resume first"
             )
         model = resume(
-            files["checkpoint"], *args, mask=data.mask, index=train_rows, progress=progress
-        )
+            files["checkpoint"], *args, mask=data.mask, index=train_rows, progress=progress,
+            options=opts,
+        )  # fmt: skip
     else:
         model = train(
             *args,
@@ -254,11 +308,16 @@ def evaluate_on_files(
     weight: str | None = None,
     class_expr: str | None = None,
     output_dir: str | Path | None = None,
-    title: str = "PyLSTM",
+    title: str | None = None,
 ):
-    """Score labelled ntuples with a saved model and evaluate as TMVA does (all events are test)."""
+    """Score labelled ntuples with a saved model and evaluate as TMVA does (all events are test).
+
+    ``title``: the name in the printout (default: the title the model was saved with). There is
+    no training sample here, so :func:`test_summary` is the printout (no overtraining check).
+    """
     from .data import load
     from .evaluate import evaluate, roc_curve
+    from .modelfile import model_title
 
     model = Model.load(model_path)
     if model.analysis_type != "CLASSIFICATION":
@@ -266,6 +325,7 @@ def evaluate_on_files(
             f"{model_path} is an AnalysisType={model.analysis_type.capitalize()} model; "
             "give its sources with --class (Multiclass) or --input/--target (Regression)"
         )
+    title = title or model_title(model_path)
     layout = layout or model.data_layout
     if not layout:
         raise OptionError(f"{model_path} records no data layout; give --layout")
@@ -274,10 +334,11 @@ def evaluate_on_files(
     scores = model.predict(data.X, data.mask)
     result = evaluate(scores, data.y, data.weights, scores, data.y, data.weights)
     if output_dir is not None:
-        from .results import plot_roc, write_summary
+        from .results import plot_roc
 
         output_dir = Path(output_dir)
-        write_summary(output_dir / "summary.txt", result, title=title)
+        with atomic_path(output_dir / "summary.txt") as tmp:
+            tmp.write_text(test_summary(result, title), encoding="utf-8")
         try:
             plot_roc(
                 output_dir / "roc",
@@ -287,6 +348,33 @@ def evaluate_on_files(
         except ImportError:
             pass
     return result
+
+
+def test_summary(evaluation, title: str, dataset: str = "dataset") -> str:
+    """TMVA's evaluation printout for a sample with no training counterpart (``evaluate``).
+
+    ROC-integ and the signal efficiencies at B = 0.01, 0.10, 0.30 of the one sample; the
+    overtraining check and the K-S test need a training sample and are left out.
+    """
+    from .evaluate import _HLINE, _LOG_PREFIX
+
+    e = evaluation.eff_at_b
+    lines = [
+        "Evaluation results (one sample: no training sample, so no overtraining check)",
+        _HLINE,
+        "DataSet       MVA                       ",
+        "Name:         Method:          ROC-integ",
+        f"{dataset:<13} {title:<15}: {evaluation.roc_integral:#1.3f}",
+        _HLINE,
+        "",
+        "DataSet              MVA              Signal efficiency",
+        "Name:                Method:          @B=0.01             @B=0.10            @B=0.30   ",
+        _HLINE,
+        f"{dataset:<20} {title:<15}: {e[0.01]:#1.3f}               {e[0.10]:#1.3f}"
+        f"              {e[0.30]:#1.3f}",
+        _HLINE,
+    ]
+    return "\n".join(_LOG_PREFIX + line for line in lines) + "\n"
 
 
 def apply_to_files(
@@ -367,7 +455,13 @@ def demo(output_dir: str | Path = "results", data_file: str | Path | None = None
          max_epochs: int | None = None, progress: Progress | None = None) -> RunResult:  # fmt: skip
     """The tutorial job: TMVA_RNN_Classification's LSTM on the shipped sample, 1600 + 1600 training events."""
     path = Path(data_file) if data_file else _sample_file()
-    options = TUTORIAL_OPTIONS + (f":MaxEpochs={max_epochs}" if max_epochs else "")
+    options = TUTORIAL_OPTIONS
+    if max_epochs is not None:
+        if isinstance(max_epochs, bool) or not isinstance(max_epochs, int) or max_epochs < 1:
+            raise OptionError(
+                f"the number of epochs must be a positive integer, not {max_epochs!r}"
+            )
+        options = options.replace("MaxEpochs=20", f"MaxEpochs={max_epochs}")
     return train_on_files(
         {str(path): "sgn"},
         {str(path): "bkg"},

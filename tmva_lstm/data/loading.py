@@ -17,7 +17,7 @@ from .dataset import Dataset
 from .layout import SequenceLayout, _as_layout
 from .plan import _Plan
 from .reader import _check_dtype, _check_same_layout, _check_step_size, _Reader
-from .sources import Source
+from .sources import Source, _is_remote, _TreeRef
 
 __all__ = ["load", "load_classes", "iterate", "variable_branches"]
 
@@ -146,6 +146,8 @@ def load(
     try:
         for r in readers:
             r.validate()
+        if len(readers) == 2:
+            _check_distinct(*readers)
         plans = [next(iter(r.plans.values())) for r in readers]
         _check_same_layout(plans[-1], plans[0])
         in_place = cut is None and plans[0].F is not None and non_finite == "stop"
@@ -319,3 +321,27 @@ def variable_branches(data: Dataset, layout: SequenceLayout | str) -> dict[str, 
     if data.lengths is not None:
         out["length"] = data.lengths
     return out
+
+
+def _tree_identity(ref: _TreeRef, tree: str) -> tuple[object, str]:
+    """(the file itself, the tree): the same file reached by two paths compares equal."""
+    if _is_remote(ref.path):
+        return ref.path, tree
+    try:
+        st = os.stat(ref.path)
+        return (st.st_dev, st.st_ino), tree
+    except OSError:
+        return os.path.realpath(ref.path), tree
+
+
+def _check_distinct(signal: _Reader, background: _Reader) -> None:
+    """A tree read as signal and as background makes the two classes the same events."""
+    seen = {_tree_identity(r, signal.tree_names[r]): r for r in signal.refs}
+    for ref in background.refs:
+        same = seen.get(_tree_identity(ref, background.tree_names[ref]))
+        if same is not None:
+            raise OptionError(
+                f"'{same.path}:{signal.tree_names[same]}' is both a signal and a background "
+                "source, so the classes would hold the same events; give the background tree "
+                "(or one source with class_expr / --class-expr)"
+            )

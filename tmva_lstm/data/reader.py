@@ -128,6 +128,7 @@ class _Reader:
         self.keep_open = keep_open
         self.plans: dict[_TreeRef, _Plan] = {}
         self.num_entries: dict[_TreeRef, int] = {}
+        self.tree_names: dict[_TreeRef, str] = {}  # the tree each reference resolved to
         self._open: dict[_TreeRef, tuple[_OpenTree, Any]] = {}
 
     # -- validation ----------------------------------------------------------------------
@@ -146,6 +147,7 @@ class _Reader:
                         _check_same_layout(plan, next(iter(self.plans.values())))
                     self.plans[ref] = plan
                     self.num_entries[ref] = tree.num_entries
+                    self.tree_names[ref] = name
                 except BaseException:
                     ctx.__exit__(None, None, None)
                     raise
