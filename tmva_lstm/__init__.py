@@ -30,7 +30,16 @@ _LAZY = {
     "resume": "training",
 }
 
-__all__ = ["__version__", "MethodOptions", "Model", "TmvaLstmError", "load", "load_model", "resume", "train"]
+__all__ = [
+    "__version__",
+    "MethodOptions",
+    "Model",
+    "TmvaLstmError",
+    "load",
+    "load_model",
+    "resume",
+    "train",
+]
 
 if TYPE_CHECKING:
     from .errors import TmvaLstmError

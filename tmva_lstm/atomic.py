@@ -85,11 +85,20 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
     On any error (or interrupt) the temporary is removed and ``path`` is left as it was.
     """
+    from .errors import OutputFileError
+
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(target)
+    if target.is_dir():
+        raise OutputFileError(f"{target} is a directory; give a file name to write")
     tmp = target.parent / f".{target.name}.{_host()}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(target)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as err:
+        raise OutputFileError(
+            f"cannot write {target}: {err.strerror or err}; choose another output place"
+        ) from None
     os.close(fd)
     try:
         yield tmp

@@ -15,6 +15,7 @@ __all__ = [
     "TmvaLstmError",
     "OptionError",
     "InputFileError",
+    "OutputFileError",
     "TreeNotFoundError",
     "BranchNotFoundError",
     "DataError",
@@ -40,6 +41,10 @@ class OptionError(TmvaLstmError, ValueError):
 
 class InputFileError(TmvaLstmError, OSError):
     """An input file is missing, unreadable, not a ROOT file or truncated."""
+
+
+class OutputFileError(TmvaLstmError, OSError):
+    """An output path cannot be written (a directory, no permission)."""
 
 
 class TreeNotFoundError(TmvaLstmError, KeyError):

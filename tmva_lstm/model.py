@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import DataError
 from .nn.heads import Head, head_for
 from .nn.network import Network, Params
 from .options import MethodOptions
@@ -178,9 +179,18 @@ class Model:
         if X.ndim == 2 and X.shape[1] == T * F:
             X = X.reshape(len(X), T, F)  # TMVA's flat variable order: step-major
         if X.ndim != 3 or X.shape[1:] != (T, F):
-            raise ValueError(
+            raise DataError(
                 f"inputs must be (N, {T}, {F}) or (N, {T * F}) for this model, got {X.shape}"
             )
+        if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+            raise DataError(f"inputs must be numbers, got an array of {X.dtype}")
+        if mask is not None:
+            mask = np.asarray(mask)
+            if mask.shape != (len(X), T):
+                raise DataError(
+                    f"mask must be (N, T) = ({len(X)}, {T}) (True on valid steps), got {mask.shape}"
+                )
+            mask = mask.astype(bool, copy=False)
         X = X.astype(self.dtype, copy=False)
         out = np.empty((len(X), self.network.n_outputs), dtype=self.dtype)
         for start in range(0, len(X), batch_size):

@@ -37,6 +37,7 @@ import base64
 import datetime
 import hashlib
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import Path
@@ -416,10 +417,24 @@ def document_bytes(root: ET.Element) -> bytes:
     return b'<?xml version="1.0"?>\n' + ET.tostring(root, encoding="utf-8") + b"\n"
 
 
+_TITLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def check_title(title: str) -> str:
+    """A method title becomes a branch, a histogram prefix and a file name: an identifier."""
+    if not isinstance(title, str) or not _TITLE.match(title):
+        raise OptionError(
+            f"title {title!r} is not a valid branch name: use letters, digits and '_', not "
+            "starting with a digit (e.g. LSTM_10)"
+        )
+    return title
+
+
 def save_model(
     model: Model, path: str | Path, title: str = "PyLSTM", extra: ET.Element | None = None
 ) -> Path:
     """Write the model file atomically and return its path."""
+    check_title(title)
     return atomic_write_bytes(path, document_bytes(model_document(model, title, extra)))
 
 

@@ -464,6 +464,11 @@ class MethodOptions:
     @classmethod
     def from_string(cls, text: str) -> MethodOptions:
         """Parse a TMVA option string; raises OptionError naming the bad key or value."""
+        if text is not None and not isinstance(text, str):
+            raise OptionError(
+                f"options must be a TMVA option string such as 'MaxEpochs=20:BatchSize=100', "
+                f"not {type(text).__name__} {text!r}"
+            )
         opts = cls()
         phase_overrides: list[dict[str, Any]] | None = None
         top_training: dict[str, Any] = {}

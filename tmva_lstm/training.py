@@ -307,14 +307,21 @@ def _check_data(
             f"InputLayout={T}|{F} does not match the data: {X.shape[1]} time steps of "
             f"{X.shape[2]} features; fix InputLayout or the data layout"
         )
+    if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise DataError(f"training inputs must be numbers, got an array of {X.dtype}")
     kind = options.analysis_type
     y = _labels(y, kind, n_classes, len(X))
-    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1)
+    try:
+        w = np.ones(len(y)) if weights is None else np.asarray(weights, np.float64).reshape(-1)
+    except (TypeError, ValueError) as err:
+        raise DataError(f"weights must be numbers ({err})") from None
     if not (len(X) == len(y) == len(w)) or (mask is not None and np.shape(mask) != X.shape[:2]):
         raise DataError(
             f"inputs, labels, weights and mask disagree in length: {len(X)}, {len(y)}, {len(w)}"
             + ("" if mask is None else f", mask {np.shape(mask)}")
         )
+    if index is not None and not np.issubdtype(np.asarray(index).dtype, np.integer):
+        raise DataError(f"the event index must hold integers, not {np.asarray(index).dtype}")
     index = np.arange(len(X)) if index is None else np.asarray(index, dtype=np.int64).reshape(-1)
     if len(index) and (index.min() < 0 or index.max() >= len(X)):
         raise DataError(f"the event index must select rows 0..{len(X) - 1} of the inputs")
@@ -554,6 +561,8 @@ def train(
     n_classes = _class_count(y, options, class_names)
     events = _check_data(X, y, weights, mask, options, index, n_classes)
     dtype = np.dtype(dtype or default_dtype())
+    if dtype not in (np.float32, np.float64):
+        raise OptionError(f"dtype must be float32 or float64, not {dtype}")
     N, (T, F) = len(events), events.X.shape[1:]
     seed = options.random_seed or int(np.random.SeedSequence().entropy % (2**31 - 1)) + 1
     rng = np.random.default_rng(seed)

@@ -15,7 +15,6 @@ Outputs of :func:`train_on_files` under ``output_dir`` (TMVA's names)::
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -104,16 +103,11 @@ def _check_split_args(n_train_signal, n_train_background, seed) -> None:
             )
 
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
 def check_names(title: str, job: str, dataset: str = "dataset") -> None:
     """Title (a branch and directory name), job and dataset (file and directory names)."""
-    if not isinstance(title, str) or not _NAME.match(title):
-        raise OptionError(
-            f"title {title!r} is not a valid branch name: use letters, digits and '_', not "
-            "starting with a digit (e.g. --title LSTM_10)"
-        )
+    from .modelfile import check_title
+
+    check_title(title)
     for key, value in (("job", job), ("dataset", dataset)):
         if (not isinstance(value, str) or not value.strip() or value in (".", "..")
                 or "/" in value or "\\" in value or os.sep in value or "\0" in value):  # fmt: skip
