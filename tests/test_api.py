@@ -10,7 +10,16 @@ import tmva_lstm
 
 def test_public_api_is_pinned():
     assert sorted(tmva_lstm.__all__) == sorted(
-        ["__version__", "MethodOptions", "Model", "TmvaLstmError", "load", "load_model", "resume", "train"]
+        [
+            "__version__",
+            "MethodOptions",
+            "Model",
+            "TmvaLstmError",
+            "load",
+            "load_model",
+            "resume",
+            "train",
+        ]
     )
     for name in tmva_lstm.__all__:
         assert getattr(tmva_lstm, name) is not None

@@ -75,9 +75,7 @@ def test_same_seed_gives_bit_identical_weights(marker_data):
 
 def test_seed_zero_draws_and_records_a_seed(marker_data):
     (X, y), _ = marker_data
-    m = train(
-        X[:300], y[:300], None, _opts(":RandomSeed=0:MaxEpochs=1")
-    )
+    m = train(X[:300], y[:300], None, _opts(":RandomSeed=0:MaxEpochs=1"))
     assert m.history.seed > 0
 
 

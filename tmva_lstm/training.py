@@ -118,10 +118,13 @@ class Progress:
         if not self.bar:
             return
         if self._tqdm is None:
+            import shutil
+
             from tqdm import tqdm
 
+            size = shutil.get_terminal_size()  # $COLUMNS/$LINES or 80x24 where the tty says 0
             self._tqdm = tqdm(total=total, desc=f"epoch {epoch}", file=self.stream, leave=False,
-                              unit="batch", dynamic_ncols=True)  # fmt: skip
+                              unit="batch", ncols=min(size.columns, 100), nrows=size.lines)  # fmt: skip
         self._tqdm.update(done - self._tqdm.n)
 
     def _close_bar(self) -> None:

@@ -354,7 +354,7 @@ def test_summary(evaluation, title: str, dataset: str = "dataset") -> str:
 
     e = evaluation.eff_at_b
     lines = [
-        "Evaluation results (one sample: no training sample, so no overtraining check)",
+        "Evaluation results on the given events (no training sample: no overtraining check)",
         _HLINE,
         "DataSet       MVA                       ",
         "Name:         Method:          ROC-integ",
