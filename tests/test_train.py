@@ -325,13 +325,13 @@ def test_class_ordered_events_from_load_train(tutorial_sample, tmp_path, path, c
     roc = roc_integral(model.predict(data.X[test_rows]), data.y[test_rows])
     assert roc > 0.72, f"ROC integral {roc:.3f}"
     assert model.history.best_epoch > 1
-    assert "validation sample: 320 signal, 320 background events" in capfd.readouterr().err
+    assert "validation sample: 320 signal, 320 background events" in capfd.readouterr().out
 
 
 def test_training_that_never_improves_warns(marker_data):
     (X, y), _ = marker_data
     out = io.StringIO()
-    opts = MethodOptions.from_string(SMALL + ":LearningRate=1e-30:MaxEpochs=2")  # learns nothing
+    opts = MethodOptions.from_string(_opts(":LearningRate=1e-30:MaxEpochs=2"))  # learns nothing
     with pytest.warns(RuntimeWarning, match="initial, untrained weights"):
         m = train(X[:200], y[:200], None, opts, progress=Progress(opts, out))
     assert m.history.best_epoch == 0
@@ -341,7 +341,7 @@ def test_training_that_never_improves_warns(marker_data):
 def test_validation_sample_without_a_class_warns(marker_data):
     (X, y), _ = marker_data
     out = io.StringIO()
-    opts = MethodOptions.from_string(SMALL + ":ValidationSize=1:MaxEpochs=1")
+    opts = MethodOptions.from_string(_opts(":ValidationSize=1:MaxEpochs=1"))
     with pytest.warns(RuntimeWarning, match="validation sample \\(1 events\\) has no"):
         train(X[:200], y[:200], None, opts, progress=Progress(opts, out))
     assert "WARNING: the validation sample (1 events) has no" in out.getvalue()
