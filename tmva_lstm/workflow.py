@@ -15,6 +15,7 @@ Outputs of :func:`train_on_files` under ``output_dir`` (TMVA's names)::
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
