@@ -32,7 +32,9 @@ from sequences import (  # noqa: E402
 SHAPE = "WeightInitialization=XAVIERUNIFORM:Layout=LSTM|8,DENSE|32|TANH,LINEAR"
 TRAINING = "MaxEpochs=20:BatchSize=32:LearningRate=3e-3:Silent"
 MULTICLASS = f"AnalysisType=Multiclass:ErrorStrategy=MUTUALEXCLUSIVE:{SHAPE}:{TRAINING}"
-REGRESSION = f"AnalysisType=Regression:VarTransform=N:{SHAPE}:{TRAINING}:MaxEpochs=40"
+REGRESSION = f"AnalysisType=Regression:VarTransform=N:{SHAPE}:{TRAINING}".replace(
+    "MaxEpochs=20", "MaxEpochs=40"
+)  # a key given twice would warn
 QUICK = "Layout=LSTM|4,DENSE|8|TANH,LINEAR:MaxEpochs=2:BatchSize=20:RandomSeed=3:Silent"
 
 
@@ -138,7 +140,9 @@ def test_regression_event_weights_pull_the_prediction():
     rng = np.random.default_rng(5)
     X = rng.normal(size=(1200, 4, 1)).astype(np.float32)
     y = np.where(np.arange(1200) % 2 == 0, 0.0, 4.0)
-    opts = f"AnalysisType=Regression:{QUICK}:MaxEpochs=15:LearningRate=1e-2"
+    opts = f"AnalysisType=Regression:{QUICK}:LearningRate=1e-2".replace(
+        "MaxEpochs=2:", "MaxEpochs=15:"
+    )
     means = []
     for w in (np.ones(1200), np.where(y == 0, 3.0, 1.0)):
         means.append(tl.train(X, y, w, opts).predict(X).mean())
@@ -247,7 +251,7 @@ def test_nonfinite_regression_targets_stop_or_drop():
 
 def test_multiclass_resume_equals_uninterrupted(tmp_path):
     X, y = three_class_sample(100, 9)
-    opts = f"AnalysisType=Multiclass:{QUICK}:MaxEpochs=4"
+    opts = f"AnalysisType=Multiclass:{QUICK}".replace("MaxEpochs=2:", "MaxEpochs=4:")
     full = tl.train(X, y, None, opts)
 
     class Stop(Exception):
