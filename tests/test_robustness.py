@@ -117,7 +117,7 @@ def test_model_applied_to_data_of_another_shape(tmp_path, capsys):
 def test_apply_failing_mid_stream_leaves_the_old_output(tmp_path, monkeypatch):
     from tmva_lstm import workflow
 
-    data = _write(tmp_path / "in.root", 300, 4, 3, seed=3)
+    data = _write(tmp_path / "in.root", 10000, 4, 3, seed=3)  # three ranges of 4096 entries
     model = train(*_xy(300), "Layout=LSTM|3,LINEAR:MaxEpochs=1:BatchSize=20:RandomSeed=1")
     model.data_layout = "per-step:v{t}"
     model_path = model.save(tmp_path / "m.xml")

@@ -28,6 +28,8 @@ _LAZY = {
     "TmvaLstmError": "errors",
     "train": "training",
     "resume": "training",
+    "apply_files": "distributed",
+    "score_events": "scoring",
 }
 
 __all__ = [
@@ -35,16 +37,20 @@ __all__ = [
     "MethodOptions",
     "Model",
     "TmvaLstmError",
+    "apply_files",
     "load",
     "load_model",
     "resume",
+    "score_events",
     "train",
 ]
 
 if TYPE_CHECKING:
+    from .distributed import apply_files
     from .errors import TmvaLstmError
     from .model import Model
     from .options import MethodOptions
+    from .scoring import score_events
     from .training import resume, train
 
 

@@ -37,7 +37,9 @@ EXAMPLES = {
             --input calib.root:t --target E_true""",
     "apply": """\
         tmva-lstm apply results/dataset/weights/TMVAClassification_PyLSTM.weights.xml \\
-            'ntuples/*.root:events' --output scored.root""",
+            ntuples/mc16.root:events --output scored.root
+        tmva-lstm apply results/dataset/weights/TMVAClassification_PyLSTM.weights.xml \\
+            'ntuples/*.root:events' --output-dir scored/ --friend --workers 8""",
     "export-onnx": """\
         tmva-lstm export-onnx results/dataset/weights/TMVAClassification_PyLSTM.weights.xml \\
             --output model.onnx""",
@@ -135,20 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     _typed_args(p)
     p.add_argument("--output-dir", help="also write summary.txt and the ROC plot here")
 
-    p = _sub(
-        subs, "apply", "Score ntuples with a trained model, streaming; writes a new ROOT file."
-    )
-    p.add_argument("model", help="model file (.weights.xml)")
-    p.add_argument("sources", nargs="+", metavar="FILE:TREE", help="input ntuples")
-    p.add_argument("--output", required=True, help="output ROOT file")
-    p.add_argument("--layout", help="sequence layout (default: the one the model was trained with)")
-    p.add_argument("--branch", default="PyLSTM", help="score branch name (default: PyLSTM)")
-    p.add_argument(
-        "--friend", action="store_true", help="write only the score branch (a friend tree)"
-    )
-    p.add_argument(
-        "--step-size", default="100 MB", help="chunk size, entries or memory (default: 100 MB)"
-    )
+    _apply_args(subs)
 
     p = _sub(
         subs, "export-onnx", "Export a trained model to ONNX for C++ inference with TMVA SOFIE."
@@ -223,11 +212,7 @@ def run(args: argparse.Namespace) -> int:
         print(workflow.test_summary(ev, model_title(args.model)))
         print(f"ROC integral (TMVA): {ev.roc_integral:.4f}")
     elif args.command == "apply":
-        path = workflow.apply_to_files(
-            args.model, _sources(args.sources), args.output, layout=args.layout,
-            branch=args.branch, friend=args.friend, step_size=_step(args.step_size),
-        )  # fmt: skip
-        print(f"wrote {path}")
+        return _apply(args)
     elif args.command == "export-onnx":
         from .export_onnx import export_onnx_file
 
@@ -321,6 +306,76 @@ def _count(text: str, name: str) -> int:
         raise OptionError(f"--n-train {name}={text}: not an integer") from None
 
 
+def _apply_args(subs) -> None:
+    p = _sub(subs, "apply", "Score ntuples with a trained model, streaming: a copy of each tree "
+             "with the score branch, or a friend tree.")  # fmt: skip
+    p.add_argument("model", help="model file (.weights.xml)")
+    p.add_argument("sources", nargs="+", metavar="FILE:TREE", help="input ntuples (globs allowed)")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--output", help="one output ROOT file (several inputs: joined in a copy, "
+                       "one friend tree each with --friend)")  # fmt: skip
+    where.add_argument("--output-dir", help="one output per input file, same file names; "
+                       "parallel on Dask workers; a rerun skips finished files")  # fmt: skip
+    p.add_argument("--layout", help="sequence layout (default: the one the model was trained with)")
+    p.add_argument("--branch", help="score branch name (default: the model's title)")
+    p.add_argument("--friend", action="store_true",
+                   help="write only the score branch (a friend tree, entry for entry)")  # fmt: skip
+    p.add_argument("--overwrite-branch", action="store_true",
+                   help="in a copy, replace an input branch that has the score's name")  # fmt: skip
+    p.add_argument("--non-finite", choices=("stop", "drop", "score"), default="stop",
+                   help="events with NaN/Inf inputs: stop (default), drop them from the copy, "
+                   "or score them -999 as TMVA::Reader does")  # fmt: skip
+    p.add_argument("--step-size", default="100 MB",
+                   help="entries per range, or memory per range (default: 100 MB)")  # fmt: skip
+    p.add_argument("--workers", type=int,
+                   help="with --output-dir: local Dask worker processes (default: the cores; "
+                   "0: in this process, without Dask)")  # fmt: skip
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="with --output-dir: a running Dask scheduler, e.g. tcp://host:8786")  # fmt: skip
+    p.add_argument("--retries", type=int, default=2,
+                   help="with --output-dir: retries of a failing task (default: 2)")  # fmt: skip
+
+
+def _apply(args: argparse.Namespace) -> int:
+    from .scoring import ApplyWarning
+
+    options = dict(layout=args.layout, branch=args.branch, friend=args.friend,
+                   overwrite_branch=args.overwrite_branch, non_finite=args.non_finite,
+                   step_size=_step(args.step_size))  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ApplyWarning)
+        if args.output is not None:
+            if args.workers is not None or args.scheduler is not None:
+                raise OptionError("--workers and --scheduler go with --output-dir, not --output")
+            from .scoring import apply_to_files
+
+            path = apply_to_files(args.model, _sources(args.sources), args.output, **options)
+            report = None
+        else:
+            from .distributed import apply_files
+
+            if args.workers is not None and args.workers < 0:
+                raise OptionError(f"--workers must be 0 or more, not {args.workers}")
+            report = apply_files(
+                args.model, _sources(args.sources), args.output_dir, scheduler=args.scheduler,
+                workers=args.workers, retries=args.retries, progress=_print_file, **options,
+            )  # fmt: skip
+    for w in caught:
+        if issubclass(w.category, ApplyWarning):
+            print(f"tmva-lstm: warning: {w.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    if report is None:
+        print(f"wrote {path}")
+        return 0
+    print(report.summary())
+    return 2 if report.failures else 0
+
+
+def _print_file(file_report) -> None:
+    print(file_report.line(), flush=True)
+
+
 def _step(text: str) -> int | str:
     return int(text) if text.strip().isdigit() else text
 
@@ -370,6 +425,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     started = time.time()
+    if args.command == "apply":
+        # One BLAS thread, as on Dask workers: a score then has the same bits in every process
+        # (OpenBLAS rounds a float32 GEMM differently when it splits it between threads).
+        from .tmva._threads import pin_blas_threads
+
+        pin_blas_threads(1)
     try:
         return run(args)
     except TmvaLstmError as err:

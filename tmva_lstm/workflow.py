@@ -15,7 +15,6 @@ Outputs of :func:`train_on_files` under ``output_dir`` (TMVA's names)::
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from .atomic import atomic_path
 from .errors import DataError, OptionError
 from .model import Model
 from .options import MethodOptions
+from .scoring import apply_to_files  # re-exported: the apply path lives in scoring.py
 from .training import Progress, resume, train
 
 __all__ = [
@@ -370,80 +370,6 @@ def test_summary(evaluation, title: str, dataset: str = "dataset") -> str:
         _HLINE,
     ]
     return "\n".join(_LOG_PREFIX + line for line in lines) + "\n"
-
-
-def apply_to_files(
-    model_path: str | Path,
-    sources,
-    output: str | Path,
-    *,
-    layout: str | None = None,
-    branch: str | None = None,
-    friend: bool = False,
-    step_size: int | str = "100 MB",
-) -> Path:
-    """Score every event of ``sources`` and write ``output``, one chunk at a time.
-
-    Default: a copy of the tree with the score branch added (branches uproot can write:
-    numbers, fixed-size and jagged arrays). ``friend=True``: a tree with only the score
-    branch, entry for entry, to use with ``TTree::AddFriend``. The output is written to a
-    temporary file and renamed at the end, so a crash never leaves a half-written file.
-    A Multiclass model writes one branch ``<branch>_<class>`` per class (its probability), a
-    Regression model one ``<branch>_<target>`` per target.
-    """
-    import uproot
-
-    from .data import iterate
-
-    model = Model.load(model_path)
-    layout = layout or model.data_layout
-    if not layout:
-        raise OptionError(f"{model_path} records no data layout; give --layout")
-    branch = branch or "PyLSTM"
-    output = Path(output)
-    with atomic_path(output) as tmp:
-        with uproot.recreate(tmp) as out:
-            trees: dict[str, object] = {}
-            for chunk in iterate(sources, layout=layout, step_size=step_size):
-                _check_fits(model, model_path, chunk)
-                scores = model.predict(chunk.X, chunk.mask).astype(np.float32)
-                file_path, _, tree_name = chunk.source.rpartition(":")
-                name = tree_name if not friend else f"{tree_name}_{branch}"
-                arrays: dict[str, object] = _score_branches(model, scores, branch)
-                if not friend:
-                    arrays = _copy_branches(file_path, tree_name, chunk.entries) | arrays
-                if name not in trees:
-                    trees[name] = out.mktree(name, {k: _branch_type(v) for k, v in arrays.items()})
-                trees[name].extend(arrays)
-    return output
-
-
-def _score_branches(model: Model, scores: np.ndarray, branch: str) -> dict[str, np.ndarray]:
-    """``{branch: scores}``, or one branch per class or target for 2-d outputs."""
-    if scores.ndim == 1:
-        return {branch: scores}
-    names = model.class_names if model.analysis_type == "MULTICLASS" else model.target_names
-    return {
-        f"{branch}_{re.sub(r'[^A-Za-z0-9_]', '_', name)}": np.ascontiguousarray(scores[:, k])
-        for k, name in enumerate(names)
-    }
-
-
-def _copy_branches(file_path: str, tree_name: str, entries: np.ndarray) -> dict[str, object]:
-    import uproot
-
-    with uproot.open(file_path, array_cache=None) as f:
-        tree = f[tree_name]
-        arrays = tree.arrays(entry_start=int(entries[0]), entry_stop=int(entries[-1]) + 1)
-    return {name: arrays[name] for name in arrays.fields}
-
-
-def _branch_type(value):
-    import awkward as ak
-
-    if isinstance(value, np.ndarray):
-        return value.dtype if value.ndim == 1 else ak.from_numpy(value).type.content
-    return value.type.content
 
 
 def demo(output_dir: str | Path = "results", data_file: str | Path | None = None,
