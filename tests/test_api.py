@@ -15,9 +15,11 @@ def test_public_api_is_pinned():
             "MethodOptions",
             "Model",
             "TmvaLstmError",
+            "apply_files",
             "load",
             "load_model",
             "resume",
+            "score_events",
             "train",
         ]
     )

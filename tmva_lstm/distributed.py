@@ -351,29 +351,73 @@ def apply_files(
     return report
 
 
+RESUBMITS = 3  # a file whose tasks are cancelled (results lost with a worker) is resubmitted
+
+
 def _run_on_dask(client, payload, refs, outputs, parts, settings, retries, done) -> None:
+    """Submit the plan tasks, then each file's score and assemble tasks as its plan arrives.
+
+    Dask retries a task that raises (``retries``) and reruns a task whose worker died; a
+    file whose futures are cancelled (a result lost with its worker and not recomputed) is
+    submitted again, at most :data:`RESUBMITS` times; its finished parts are found on disk."""
+    from concurrent.futures import CancelledError
+
     from dask.distributed import as_completed
 
     token = uuid.uuid4().hex[:8]
-    [model] = client.scatter([payload], broadcast=True, hash=False)
     options = dict(retries=retries, pure=False)
-    started: dict[int, float] = {}
+    model = None
+    started = {i: time.perf_counter() for i in range(len(refs))}
     kinds: dict[str, tuple[str, int]] = {}
-    plans = []
-    for i, (ref, out) in enumerate(zip(refs, outputs, strict=True)):
-        fut = client.submit(plan_task, model, ref.path, ref.tree, settings, str(out),
-                            key=f"tmva-lstm-plan-{token}-{i}", **options)  # fmt: skip
-        kinds[fut.key], started[i] = ("plan", i), time.perf_counter()
-        plans.append(fut)
-    queue = as_completed(plans)
+    jobs: dict[int, FileJob] = {}
+    attempts = [0] * len(refs)
+
+    def scattered():
+        nonlocal model
+        if model is None or model.status != "finished":
+            [model] = client.scatter([payload], broadcast=True, hash=False)
+        return model
+
+    def submit_plan(i: int):
+        key = f"tmva-lstm-plan-{token}-{i}-{attempts[i]}"
+        fut = client.submit(plan_task, scattered(), refs[i].path, refs[i].tree, settings,
+                            str(outputs[i]), key=key, **options)  # fmt: skip
+        kinds[fut.key] = ("plan", i)
+        return fut
+
+    def submit_file(i: int):
+        job, args = jobs[i], (scattered(), jobs[i], settings, str(parts[i]))
+        scored = [
+            client.submit(
+                score_task,
+                *args,
+                a,
+                b,
+                key=f"tmva-lstm-score-{token}-{i}-{a}-{attempts[i]}",
+                **options,
+            )  # fmt: skip
+            for a, b in job.ranges
+        ]
+        fut = client.submit(assemble_task, *args[:3], str(outputs[i]), str(parts[i]), *scored,
+                            key=f"tmva-lstm-assemble-{token}-{i}-{attempts[i]}", **options)  # fmt: skip
+        kinds[fut.key] = ("assemble", i)
+        return fut
+
+    queue = as_completed([submit_plan(i) for i in range(len(refs))])
     for fut in queue:
-        kind, i = kinds[fut.key]
-        ref, out = refs[i], outputs[i]
-        source = str(ref)
+        kind, i = kinds.pop(fut.key)
+        source, out = str(refs[i]), str(outputs[i])
         try:
             result = fut.result()
-        except Exception as err:  # retries exhausted, or the worker died too often
-            done(i, FileReport(source, str(out), "failed", error=_one_line(err)))
+        except CancelledError as err:
+            attempts[i] += 1
+            if attempts[i] <= RESUBMITS:
+                queue.add(submit_plan(i) if kind == "plan" else submit_file(i))
+            else:
+                done(i, FileReport(source, out, "failed", error=_one_line(err)))
+            continue
+        except Exception as err:  # retries exhausted, or the task killed its workers
+            done(i, FileReport(source, out, "failed", error=_one_line(err)))
             continue
         finally:
             fut.release()
@@ -383,22 +427,12 @@ def _run_on_dask(client, payload, refs, outputs, parts, settings, retries, done)
             continue
         status, value = result
         if status == "error":
-            done(i, FileReport(source, str(out), "failed", error=value))
+            done(i, FileReport(source, out, "failed", error=value))
         elif status == "skip":
-            done(i, FileReport(source, str(out), "skipped", events=value))
+            done(i, FileReport(source, out, "skipped", events=value))
         else:
-            job: FileJob = value
-            args = (model, job, settings, str(parts[i]))
-            scored = [
-                client.submit(
-                    score_task, *args, a, b, key=f"tmva-lstm-score-{token}-{i}-{a}", **options
-                )  # fmt: skip
-                for a, b in job.ranges
-            ]
-            fut = client.submit(assemble_task, model, job, settings, str(out), str(parts[i]),
-                                *scored, key=f"tmva-lstm-assemble-{token}-{i}", **options)  # fmt: skip
-            kinds[fut.key] = ("assemble", i)
-            queue.add(fut)
+            jobs[i] = value
+            queue.add(submit_file(i))
 
 
 def _remove_empty(folder: Path) -> None:
