@@ -631,42 +631,55 @@ def apply_to_files(
 # --------------------------------------------------------------------------- awkward
 
 
-def score_events(model: Any, events: Any, layout: str | None = None) -> np.ndarray:
-    """Scores of an awkward array of events (e.g. a coffea / ``dask-awkward`` partition).
+def score_events(model: Any, events: Any, layout: str | None = None) -> Any:
+    """Scores of an awkward array of events (a coffea / ``dask-awkward`` partition).
 
     ``events`` holds the layout's branches as fields (``events["vars_time0"]`` ...), or is a
-    regular ``(N, T, F)`` array. Returns :meth:`Model.predict`'s float64 scores; on a
-    typetracer (dask-awkward's type pass) an empty typetracer array of the same kind.
+    regular ``(N, T, F)`` array; ``model`` a :class:`Model` or a model file. Returns
+    :meth:`Model.predict`'s float64 scores, as an awkward array (NumPy for a NumPy input). On a
+    typetracer (dask-awkward's pass that finds the columns to read) it touches the layout's
+    branches and returns a typetracer, so ``events.map_partitions(partial(score_events,
+    model))`` reads only those branches.
     """
     import awkward as ak
 
     from .data import _as_layout
 
     model = model if isinstance(model, Model) else ModelPayload.of(model).load()
-    if ak.backend(events) == "typetracer":
-        return ak.Array(np.zeros(0, np.float64)).layout.to_typetracer(forget_length=True)
-    if not events.fields:
-        return model.predict(ak.to_numpy(events))
-    layout = _as_layout(layout or model.data_layout)
+    if isinstance(events, np.ndarray):
+        return model.predict(events)
+    events = ak.Array(events)
     T, F = model.input_layout
+    names: list[str] = []
+    if events.fields:
+        layout = _as_layout(layout or model.data_layout)
+        per_step = layout.kind == "per-step"
+        names = [layout.step_branch(t) for t in range(T)] if per_step else list(layout.branches)
+    if ak.backend(events) == "typetracer":
+        for name in names:
+            ak.typetracer.touch_data(events[name])
+        if not names:
+            ak.typetracer.touch_data(events)
+        empty = ak.Array(np.zeros(0, np.float64)).layout.to_typetracer(forget_length=True)
+        return ak.Array(empty)
+    if not names:
+        return ak.Array(model.predict(ak.to_numpy(events)))
     n = len(events)
     mask = None
     if layout.kind == "per-step":
-        X = np.stack(
-            [ak.to_numpy(events[layout.step_branch(t)]).reshape(n, -1) for t in range(T)], axis=1
-        )
+        X = np.stack([ak.to_numpy(events[b]).reshape(n, -1) for b in names], axis=1)
     elif layout.kind == "array":
-        X = ak.to_numpy(events[layout.branches[0]])
+        X = ak.to_numpy(events[names[0]])
         X = X.reshape(n, X.shape[1], -1)
         X = X.transpose(0, 2, 1) if layout.time_axis else X
     else:
-        counts = ak.to_numpy(ak.num(events[layout.branches[0]], axis=1))
+        counts = ak.to_numpy(ak.num(events[names[0]], axis=1))
         X = np.stack(
             [
                 ak.to_numpy(ak.fill_none(ak.pad_none(events[b], T, axis=1, clip=True), 0))
-                for b in layout.branches
+                for b in names
             ],
             axis=2,
         )
         mask = np.arange(T) < np.minimum(counts, T)[:, None]
-    return model.predict(X.astype(model.dtype, copy=False), mask)
+    return ak.Array(model.predict(X.astype(model.dtype, copy=False), mask))
