@@ -29,6 +29,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/lstm.py
 	$(BIN)/python bench/read.py
 	$(BIN)/python bench/apply.py
+	$(BIN)/python bench/apply_files.py
 	$(BIN)/python bench/train_memmap.py
 
 lint: $(VENV)/.installed-test

@@ -1,6 +1,6 @@
 """Throughput of ``tmva-lstm apply`` over many files: one process, then 1 and 2 Dask workers.
 
-    python bench/apply_files.py [--files 8] [--events 40000] [--step-size 16384] [--quick]
+    python bench/apply_files.py [--files 8] [--events 20000] [--step-size 16384] [--quick]
 
 Writes ``--files`` per-step ntuples (10 steps x 30 floats, as in the TMVA RNN tutorial; sizes
 from 1/2 to 3/2 of ``--events``) and a tutorial-shaped model to a temporary folder, then scores
@@ -126,7 +126,7 @@ def _dask(model: Path, folder: Path, out: Path, step: int, workers: int) -> tupl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=8)
-    parser.add_argument("--events", type=int, default=40_000, help="mean events per file")
+    parser.add_argument("--events", type=int, default=20_000, help="mean events per file")
     parser.add_argument("--step-size", type=int, default=16_384, help="entries per range")
     parser.add_argument("--quick", action="store_true", help="4 files of ~5000 events")
     args = parser.parse_args()

@@ -113,7 +113,7 @@ class ApplyReport:
 
 
 def _one_line(err: BaseException) -> str:
-    from .data import _first_line
+    from .data.sources import _first_line
 
     if isinstance(err, TmvaLstmError):
         return _first_line(err)
@@ -293,7 +293,7 @@ def apply_files(
     split between workers. ``progress`` is called with each file's :class:`FileReport` as it
     finishes. Returns the :class:`ApplyReport` (failed files included, not raised).
     """
-    from .data import _resolve_sources
+    from .data.sources import _resolve_sources
 
     t0 = time.perf_counter()
     payload = ModelPayload.of(model)

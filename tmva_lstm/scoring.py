@@ -146,7 +146,8 @@ class Settings:
 def make_settings(payload: ModelPayload, *, layout, branch, friend, non_finite,
                   overwrite_branch, step_size) -> Settings:  # fmt: skip
     """Check the options of an apply run (before anything is read or written)."""
-    from .data import _as_layout, _check_step_size
+    from .data.layout import _as_layout
+    from .data.reader import _check_step_size
 
     model = payload.load()
     layout = layout or model.data_layout
@@ -178,7 +179,7 @@ def make_settings(payload: ModelPayload, *, layout, branch, friend, non_finite,
 
 def check_outputs(outputs: Iterable[Path], input_paths: Iterable[str]) -> None:
     """Refuse an output that is one of the inputs (same resolved path or same file)."""
-    from .data import _is_remote
+    from .data.sources import _is_remote
 
     local = [p for p in input_paths if not _is_remote(p)]
     resolved = {os.path.realpath(p): p for p in local}
@@ -207,7 +208,7 @@ def read_meta(path: Path) -> dict[str, Any] | None:
 
 
 def input_stamp(path: str) -> dict[str, Any]:
-    from .data import _is_remote
+    from .data.sources import _is_remote
 
     if _is_remote(path):
         return {"path": path}
@@ -342,14 +343,15 @@ def _grid_step(step: int) -> int:
 
 
 def _open(path: str, tree: str | None):
-    from .data import _OpenTree, _TreeRef
+    from .data.sources import _OpenTree, _TreeRef
 
     return _OpenTree(_TreeRef(path, tree))
 
 
 def open_job(payload: ModelPayload, path: str, tree: str | None, settings: Settings) -> FileJob:
     """Open one input: check the layout and the score branch, cut it into entry ranges."""
-    from .data import _as_layout, _make_plan
+    from .data.layout import _as_layout
+    from .data.plan import _make_plan
 
     model = payload.load()
     layout = _as_layout(settings.layout)
@@ -403,7 +405,7 @@ def _batches(start: int, stop: int) -> Iterator[tuple[int, int]]:
 def _read_error(err: Exception, where: str) -> Exception:
     import uproot
 
-    from .data import _first_line
+    from .data.sources import _first_line
     from .errors import TmvaLstmError
 
     if isinstance(err, TmvaLstmError):
@@ -418,7 +420,7 @@ def _read_error(err: Exception, where: str) -> Exception:
 
 def score_block(model: Model, tree: Any, plan: Any, start: int, stop: int, non_finite: str):
     """Scores ``(n,)`` or ``(n, K)`` float32 of entries [start, stop); NaN marks an event to drop."""
-    from .data import _to_sequences
+    from .data.plan import _to_sequences
 
     n = stop - start
     try:
@@ -460,7 +462,8 @@ def score_block(model: Model, tree: Any, plan: Any, start: int, stop: int, non_f
 
 def score_range(payload: ModelPayload, job: FileJob, settings: Settings, start: int, stop: int):
     """:func:`score_block` of one range, opening the file (what a Dask task runs)."""
-    from .data import _as_layout, _make_plan
+    from .data.layout import _as_layout
+    from .data.plan import _make_plan
 
     with _open(job.path, job.tree) as (tree, _):
         plan = _make_plan(tree, _as_layout(settings.layout), job.where)
@@ -469,7 +472,8 @@ def score_range(payload: ModelPayload, job: FileJob, settings: Settings, start: 
 
 def score_ranges(payload: ModelPayload, job: FileJob, settings: Settings):
     """``(start, stop, scores)`` for every range of a file, in order, the file opened once."""
-    from .data import _as_layout, _make_plan
+    from .data.layout import _as_layout
+    from .data.plan import _make_plan
 
     model = payload.load()
     with _open(job.path, job.tree) as (tree, _):
@@ -591,7 +595,7 @@ def apply_to_files(
     """
     import uproot
 
-    from .data import _resolve_sources
+    from .data.sources import _resolve_sources
 
     payload = ModelPayload.of(model_path)
     settings = make_settings(payload, layout=layout, branch=branch, friend=friend,
@@ -643,7 +647,7 @@ def score_events(model: Any, events: Any, layout: str | None = None) -> Any:
     """
     import awkward as ak
 
-    from .data import _as_layout
+    from .data.layout import _as_layout
 
     model = model if isinstance(model, Model) else ModelPayload.of(model).load()
     if isinstance(events, np.ndarray):
