@@ -330,7 +330,7 @@ class FileJob:
     ranges: list[tuple[int, int]]  # [start, stop) entry ranges, in order
     stamp: dict[str, Any]
     copy: CopyPlan | None = None
-    score_shape: tuple[int, ...] = ()  # per-event shape of the score: () or (K,)
+    score_names: list[str] = field(default_factory=list)  # output branches of the score
 
     @property
     def where(self) -> str:
@@ -355,6 +355,7 @@ def open_job(payload: ModelPayload, path: str, tree: str | None, settings: Setti
 
     model = payload.load()
     layout = _as_layout(settings.layout)
+    score_names = score_branches(model, settings.branch)
     with _open(path, tree) as (t, name):
         where = f"{path}:{name}"
         plan = _make_plan(t, layout, where)
@@ -367,13 +368,14 @@ def open_job(payload: ModelPayload, path: str, tree: str | None, settings: Setti
             )
         copy = None
         if not settings.friend:
-            if settings.branch in t.keys() and not settings.overwrite_branch:
+            taken = [b for b in score_names if b in t.keys()]
+            if taken and not settings.overwrite_branch:
                 raise OptionError(
-                    f"'{where}' already has a branch '{settings.branch}'; name the score "
+                    f"'{where}' already has a branch '{taken[0]}'; name the score "
                     "otherwise (--branch), replace it (--overwrite-branch) or write a friend "
                     "tree (--friend)"
                 )
-            copy = plan_copy(t, {settings.branch})
+            copy = plan_copy(t, set(score_names))
         step = settings.step_size
         if isinstance(step, str):
             names = plan.names + (copy.names if copy else [])
@@ -381,13 +383,17 @@ def open_job(payload: ModelPayload, path: str, tree: str | None, settings: Setti
         step = _grid_step(step)
         n = t.num_entries
         ranges = [(s, min(s + step, n)) for s in range(0, n, step)]
-    return FileJob(path, name, n, ranges, input_stamp(path), copy, _score_shape(model))
+    return FileJob(path, name, n, ranges, input_stamp(path), copy, score_names)
 
 
-def _score_shape(model: Model) -> tuple[int, ...]:
-    """Per-event shape of ``model.predict``: () for a classifier, (K,) for K outputs."""
-    kind = getattr(model.options, "analysis_type", "CLASSIFICATION")
-    return () if kind.upper() == "CLASSIFICATION" else (model.network.n_outputs,)
+def score_branches(model: Model, branch: str) -> list[str]:
+    """The output branches: ``branch`` (Classification), else ``<branch>_<class>`` per class
+    (Multiclass, the probabilities) or ``<branch>_<target>`` per target (Regression)."""
+    kind = getattr(model, "analysis_type", "CLASSIFICATION")
+    if kind == "CLASSIFICATION":
+        return [branch]
+    names = model.class_names if kind == "MULTICLASS" else model.target_names
+    return [f"{branch}_{re.sub(r'[^A-Za-z0-9_]', '_', name)}" for name in names]
 
 
 # --------------------------------------------------------------------------- scoring
@@ -485,14 +491,10 @@ def score_ranges(payload: ModelPayload, job: FileJob, settings: Settings):
 # --------------------------------------------------------------------------- writing
 
 
-def _score_type(shape: tuple[int, ...]):
-    return (np.dtype(np.float32), shape) if shape else np.dtype(np.float32)
-
-
 def make_tree(out: Any, name: str, job: FileJob, settings: Settings) -> Any:
     """Create the output tree ``name`` in the open uproot file ``out``: the copied branches
     (for a copy) and the score, counters named as in the input."""
-    types = {settings.branch: _score_type(job.score_shape)}
+    types: dict[str, Any] = dict.fromkeys(job.score_names, np.dtype(np.float32))
     counters: dict[str, str] = {}
     if job.copy is not None:
         types = job.copy.types | types
@@ -506,7 +508,10 @@ def extend_tree(new: Any, job: FileJob, settings: Settings,
     branches are read from the open input ``tree``, range by range. Returns entries written."""
     written = 0
     for start, stop, scores in pieces:
-        arrays: dict[str, Any] = {settings.branch: scores}
+        columns = scores.reshape(len(scores), -1)  # (n, K)
+        arrays: dict[str, Any] = {
+            b: np.ascontiguousarray(columns[:, k]) for k, b in enumerate(job.score_names)
+        }
         if job.copy is not None and job.copy.names:
             read = tree.arrays(job.copy.names, entry_start=start, entry_stop=stop)
             arrays = {k: read[k] for k in job.copy.names} | arrays
@@ -514,7 +519,7 @@ def extend_tree(new: Any, job: FileJob, settings: Settings,
             keep = ~np.isnan(scores.reshape(len(scores), -1)).any(axis=1)
             if not keep.all():
                 arrays = {k: v[keep] for k, v in arrays.items()}
-        n = len(arrays[settings.branch])
+        n = len(arrays[job.score_names[0]])
         if n:
             new.extend(arrays)
         written += n
@@ -590,7 +595,9 @@ def apply_to_files(
     Copy (default): one tree with the copied branches and the score (several input files
     are joined, as ``hadd`` would). ``friend=True``: one friend tree ``<tree>_<branch>`` per
     input file, entry for entry (with several files, each in a folder named after its file).
-    The score branch is named after the model's title unless ``branch`` is given. Nothing is
+    The score branch is named after the model's title unless ``branch`` is given (a Multiclass
+    model writes ``<branch>_<class>`` per class, a Regression model ``<branch>_<target>`` per
+    target). Nothing is
     written until every input has been checked; ``output`` may not be one of the inputs.
     """
     import uproot
