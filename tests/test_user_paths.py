@@ -382,6 +382,8 @@ def test_interrupt_messages_are_true(samples, tmp_path):
         raise KeyboardInterrupt
 
     data.load = data.iterate = interrupt  # Ctrl-C while the ntuples are read
+    import tmva_lstm.scoring as scoring
+    scoring.score_block = interrupt  # ... and while apply scores them
     path, out = sys.argv[1], sys.argv[2]
     rc1 = main(["train", "--signal", path + ":sgn", "--background", path + ":bkg",
                 "--layout", "array:x", "--output-dir", out])

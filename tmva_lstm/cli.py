@@ -400,8 +400,11 @@ def _interrupted(args: argparse.Namespace, started: float) -> str:
         if getattr(args, "resume", False):
             return f"interrupted before an epoch ended; {ckpt} is unchanged (--resume again)"
         return f"interrupted before the first epoch ended; {ckpt} is from an earlier run"
-    if args.command == "apply":
+    if args.command == "apply" and args.output is not None:
         return f"interrupted; {args.output} was not written (nor changed)"
+    if args.command == "apply":
+        return (f"interrupted; the outputs in {args.output_dir} that were finished are complete, "
+                "no other was written; the same command finishes the job (it skips them)")  # fmt: skip
     return "interrupted"
 
 

@@ -33,9 +33,9 @@ from typing import Any
 
 import numpy as np
 
+from .atomic import atomic_path
 from .errors import DependencyError, OptionError, TmvaLstmError
 from .scoring import (
-    AtomicOutput,
     FileJob,
     ModelPayload,
     Settings,
@@ -177,15 +177,8 @@ def score_task(payload: ModelPayload, job: FileJob, settings: Settings, parts: s
         scores = score_range(payload, job, settings, start, stop)
     except TmvaLstmError as err:
         return "error", _one_line(err)
-    part.parent.mkdir(parents=True, exist_ok=True)
-    tmp = part.with_name(f".{part.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            np.save(fh, scores)
-        os.replace(tmp, part)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_path(part) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, scores)
     return "ok", str(part)
 
 
@@ -204,7 +197,7 @@ def assemble_task(payload: ModelPayload, job: FileJob, settings: Settings, outpu
         return report
     pieces = ((a, b, np.load(path)) for (a, b), (_, path) in zip(job.ranges, results, strict=True))
     try:
-        with AtomicOutput(Path(output)) as tmp, uproot.recreate(tmp) as out:
+        with atomic_path(output) as tmp, uproot.recreate(tmp) as out:
             new = make_tree(out, tree_name(job, settings), job, settings)
             if job.copy is not None:
                 with _open(job.path, job.tree) as (tree, _):

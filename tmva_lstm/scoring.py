@@ -30,7 +30,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from .atomic import atomic_path
 from .errors import DataError, InputFileError, NonFiniteInputError, OptionError
 from .model import Model
 
@@ -214,43 +214,6 @@ def input_stamp(path: str) -> dict[str, Any]:
         return {"path": path}
     st = os.stat(path)
     return {"path": os.path.realpath(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
-
-
-_UMASK: int | None = None
-
-
-def _file_mode() -> int:
-    global _UMASK
-    if _UMASK is None:
-        _UMASK = os.umask(0o022)
-        os.umask(_UMASK)
-    return 0o666 & ~_UMASK
-
-
-class AtomicOutput:
-    """``with AtomicOutput(path) as tmp:`` write ``tmp``; it becomes ``path`` only on success."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-
-    def __enter__(self) -> str:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self.tmp = tempfile.mkstemp(
-            prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
-        )
-        os.close(fd)
-        return self.tmp
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            try:
-                os.chmod(self.tmp, _file_mode())
-                os.replace(self.tmp, self.path)
-                return
-            except BaseException:
-                Path(self.tmp).unlink(missing_ok=True)
-                raise
-        Path(self.tmp).unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------- copy plan
@@ -624,7 +587,7 @@ def apply_to_files(
     for note in dict.fromkeys(n for job in jobs for n in copy_notes(job)):
         warnings.warn(note, ApplyWarning, stacklevel=2)
     dirs = _friend_dirs(jobs) if len(jobs) > 1 else [""]
-    with AtomicOutput(output) as tmp, uproot.recreate(tmp) as out:
+    with atomic_path(output) as tmp, uproot.recreate(tmp) as out:
         new = None
         for job, folder in zip(jobs, dirs, strict=False):
             with _open(job.path, job.tree) as (tree, _):
