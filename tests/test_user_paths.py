@@ -137,13 +137,21 @@ def test_every_public_name_works_twice_in_one_interpreter(tmp_path):
         assert isinstance(tl.MethodOptions(), tl.MethodOptions)
         assert isinstance(tl.TmvaLstmError("x"), Exception)
         assert isinstance(tl.__version__, str)
+        report = tl.apply_files(f"{out}/m{attempt}.xml", sample + ":sgn", f"{out}/s{attempt}",
+                                workers=0, friend=True, layout="per-step:vars_time{t}")
+        assert [f.status for f in report.files] == ["done"] and report.events == 2000
+        import uproot
+        events = uproot.open(sample)["sgn"].arrays(entry_stop=150)
+        scores = tl.score_events(model, events, "per-step:vars_time{t}")
+        assert np.array_equal(np.asarray(scores), model.predict(data.X[:150]))
         for name in tl.__all__:
             assert not isinstance(getattr(tl, name), types.ModuleType), name
     print("ok", sorted(tl.__all__))
     """
     proc = python(code, SAMPLE, tmp_path)
     assert proc.returncode == 0, proc.stderr
-    names = {"load", "train", "resume", "load_model", "Model", "MethodOptions", "TmvaLstmError"}
+    names = {"load", "train", "resume", "load_model", "Model", "MethodOptions", "TmvaLstmError",
+             "apply_files", "score_events"}  # fmt: skip
     assert names | {"__version__"} == set(tmva_lstm.__all__), "a public name is not exercised"
 
 
