@@ -476,3 +476,50 @@ def test_progress_bar_on_a_terminal(samples, tmp_path):
     assert proc.returncode == 0, text
     assert "epoch 1" in text and "batch" in text  # tqdm's bar
     assert re.search(r"training stopped after 2 epochs", text)
+
+
+# ----------------------------------------------------------------------------- cuts
+
+
+def test_cuts_in_ttreeformula_and_python_syntax_select_the_same_events(samples):
+    """TTreeFormula (&&, ||, !, x[i][j], Length$, Sum$, Max$, TMath::) as TTree::Draw takes it."""
+    code = """
+    import sys
+    import numpy as np
+    import uproot
+    import tmva_lstm as tl
+    arr, jag = sys.argv[1], sys.argv[2]
+    x = uproot.open(arr)["sgn"]["x"].array(library="np")
+    pt = uproot.open(jag)["sgn"]["trk_pt"].array(library="np")
+
+    def n_sig(path, layout, cut):
+        d = tl.load(path + ":sgn", path + ":bkg", layout=layout, cut=cut)
+        return int(d.y.sum())
+
+    want = int(np.sum((x[:, 0, 1] > 0.5) & ~(x[:, 3, 2] < 0)))
+    assert n_sig(arr, "array:x", "x[0][1] > 0.5 && !(x[3][2] < 0)") == want
+    assert n_sig(arr, "array:x", "(x[:, 0, 1] > 0.5) & ~(x[:, 3, 2] < 0)") == want  # uproot's
+    want = int(np.sum(np.abs(x[:, 1, 1]) < 1))
+    assert n_sig(arr, "array:x", "TMath::Abs(x[1][1]) < 1") == want
+    assert n_sig(arr, "array:x", "abs(x[:, 1, 1]) < 1") == want
+    n = np.array([len(e) for e in pt])
+    top = np.array([e.max() if len(e) else 0 for e in pt])
+    tot = np.array([e.sum() for e in pt])
+    cut = "Length$(trk_pt) > 2 && Max$(trk_pt) > 0.5 || !(Sum$(trk_pt) < 3)"
+    want = int(np.sum(((n > 2) & (top > 0.5)) | ~(tot < 3)))
+    assert n_sig(jag, "jagged:trk_pt,trk_eta:max=5", cut) == want
+    print("ok")
+    """
+    proc = python(code, samples["array"], samples["jagged"])
+    assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr
+
+
+def test_a_cut_that_does_not_parse_says_which_syntaxes_are_expected(samples):
+    path = samples["array"]
+    base = ["train", "--signal", f"{path}:sgn", "--background", f"{path}:bkg", "--layout",
+            "array:x", "--output-dir", path.parent / "never"]  # fmt: skip
+    results = cli_many([[*base, "--cut", "x[0][0] > 1 &&"], [*base, "--cut", "w >"]])
+    for rc, err, _ in results:
+        assert rc == 2 and len(err.strip().splitlines()) == 1, err
+        assert "TTreeFormula" in err and "Python expression" in err and "&&" in err, err
+    assert "does not parse as TTreeFormula" in results[0][1]

@@ -20,6 +20,7 @@ from ..errors import (
     close_matches,
 )
 from .dataset import Dataset
+from .expressions import language, syntaxes, to_python
 from .layout import SequenceLayout
 from .plan import _check_finite, _make_plan, _missing_branch, _per_event, _Plan, _to_sequences
 from .sources import Source, _describe, _first_line, _OpenTree, _resolve_sources, _TreeRef
@@ -120,6 +121,8 @@ class _Reader:
         for k, v in self.exprs.items():
             if not isinstance(v, str) or not v.strip():
                 raise OptionError(f"{k} must be a non-empty expression string, not {v!r}")
+        # what uproot evaluates: TTreeFormula translated to Python (messages show self.exprs)
+        self.python = {k: to_python(v, _label(k)) for k, v in self.exprs.items()}
         self.label = label
         self.step_size = step_size
         self.max_events = max_events
@@ -176,7 +179,11 @@ class _Reader:
         for what, expr in self.exprs.items():
             try:
                 out = tree.arrays(
-                    [_alias(what)], aliases={_alias(what): expr}, library="np", entry_stop=stop
+                    [_alias(what)],
+                    aliases={_alias(what): self.python[what]},
+                    library="np",
+                    entry_stop=stop,
+                    language=language(),
                 )
             except uproot.KeyInFileError as err:
                 key = str(err.key) if getattr(err, "key", None) is not None else str(err)
@@ -186,7 +193,8 @@ class _Reader:
                 ) from err
             except SyntaxError as err:
                 raise OptionError(
-                    f"{_label(what)} '{expr}' is not a valid expression ({_first_line(err)})"
+                    f"{_label(what)} '{expr}' is not a valid expression ({_first_line(err)}); "
+                    f"write {syntaxes()}"
                 ) from err
             except (OSError, uproot.deserialization.DeserializationError, zlib.error) as err:
                 raise InputFileError(
@@ -250,12 +258,14 @@ class _Reader:
         fixed-size branches are decompressed straight into it and X is that block;
         otherwise X is None, the arrays hold the branches and :meth:`_convert` builds X.
         """
-        aliases = {_alias(k): v for k, v in self.exprs.items()}
+        aliases = {_alias(k): v for k, v in self.python.items()}
         library = plan.library
         # One uproot call reads layout branches and expressions when both fit library="np";
         # jagged branches need awkward, and the expressions then get their own NumPy call.
         expressions = plan.names + (list(aliases) if library == "np" else [])
-        options = dict(aliases=aliases if library == "np" else None, library=library)
+        options = dict(
+            aliases=aliases if library == "np" else None, library=library, language=language()
+        )
         stop = tree.num_entries
         if remaining is not None and "cut" not in self.exprs:
             stop = min(stop, remaining)  # without a cut, max_events counts entries: read no more
@@ -274,6 +284,7 @@ class _Reader:
                                 list(aliases),
                                 aliases=aliases,
                                 library="np",
+                                language=language(),
                                 entry_start=start,
                                 entry_stop=stop,
                             )
@@ -293,7 +304,9 @@ class _Reader:
             return
         step = self.step_size
         if isinstance(step, str):
-            step = tree.num_entries_for(step, expressions, aliases=options["aliases"])
+            step = tree.num_entries_for(
+                step, expressions, aliases=options["aliases"], language=options["language"]
+            )
         if stop <= step:  # one chunk: a plain arrays() call is a little faster than iterate
             yield tree.arrays(expressions, entry_stop=stop, **options), 0, stop, None
             return
@@ -333,7 +346,12 @@ class _Reader:
             arrays = {}
             if aliases:
                 arrays = tree.arrays(
-                    list(aliases), aliases=aliases, library="np", entry_start=start, entry_stop=end
+                    list(aliases),
+                    aliases=aliases,
+                    library="np",
+                    language=language(),
+                    entry_start=start,
+                    entry_stop=end,
                 )
             yield arrays, start, end, X
             start = end
