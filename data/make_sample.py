@@ -26,90 +26,48 @@ Output: trees ``sgn`` and ``bkg`` (TTrees, not RNTuples), each with branches
 from __future__ import annotations
 
 import argparse
-import math
-import os
 import sys
-import tempfile
 from pathlib import Path
 
-import numpy as np
+try:
+    from tmva_lstm.sample import (  # the generator lives in the package (the demo needs it)
+        DEFAULT_EVENTS,
+        DEFAULT_SEED,
+        EVENTS_PER_BASKET,
+        FILE_NAME,
+        N_DIM,
+        N_ENTRIES,
+        N_TIME,
+        NOISE_SIGMA,
+        X_MAX,
+        X_MIN,
+        bin_probabilities,
+        gaussian_parameters,
+        make_class,
+        make_time_data,
+        write_time_data,
+    )
+except ImportError:  # run from a checkout without the package installed
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tmva_lstm.sample import (  # noqa: F401
+        DEFAULT_EVENTS,
+        DEFAULT_SEED,
+        EVENTS_PER_BASKET,
+        FILE_NAME,
+        N_DIM,
+        N_ENTRIES,
+        N_TIME,
+        NOISE_SIGMA,
+        X_MAX,
+        X_MIN,
+        bin_probabilities,
+        gaussian_parameters,
+        make_class,
+        make_time_data,
+        write_time_data,
+    )
 
-N_TIME = 10  # T: time steps, one branch each
-N_DIM = 30  # F: features per time step = histogram bins
-N_ENTRIES = 1000  # FillRandom entries per histogram
-X_MIN, X_MAX = 0.0, 10.0  # histogram range
-NOISE_SIGMA = 10.0  # Gaus(0, 10) added to every bin content
-DEFAULT_EVENTS = 2000  # per class, as nTotEvts in the tutorial
-DEFAULT_SEED = 20181  # any fixed value; the shipped file was made with this one
-DEFAULT_OUTPUT = Path(__file__).resolve().parent / f"time_data_t{N_TIME}_d{N_DIM}.root"
-EVENTS_PER_BASKET = 1000  # uproot writes one basket per branch per extend() call
-
-
-def gaussian_parameters(signal: bool, ntime: int = N_TIME) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and sigma per time step, shapes ``(T,)``: cos for signal, sin for background."""
-    phase = np.pi * np.arange(ntime) / ntime
-    wave = np.cos(phase) if signal else np.sin(phase)
-    return 5.0 + 0.2 * wave, 4.0 + 0.3 * wave
-
-
-def bin_probabilities(mean: float, sigma: float, ndim: int = N_DIM) -> np.ndarray:
-    """FillRandom's bin probabilities: the Gaussian's integral per bin, normalised on [0, 10]."""
-    edges = np.linspace(X_MIN, X_MAX, ndim + 1)
-    cdf = np.array([0.5 * (1.0 + math.erf((x - mean) / (sigma * math.sqrt(2.0)))) for x in edges])
-    p = np.diff(cdf)  # (F,)
-    return p / p.sum()
-
-
-def make_class(
-    rng: np.random.Generator, n_events: int, signal: bool, ntime: int = N_TIME, ndim: int = N_DIM
-) -> np.ndarray:
-    """One class's events, ``(N, T, F)`` float32."""
-    means, sigmas = gaussian_parameters(signal, ntime)
-    counts = np.empty((n_events, ntime, ndim), dtype=np.float64)
-    for j in range(ntime):
-        p = bin_probabilities(means[j], sigmas[j], ndim)
-        counts[:, j, :] = rng.multinomial(N_ENTRIES, p, size=n_events)  # (N, F)
-    noise = rng.normal(0.0, NOISE_SIGMA, size=(n_events, ntime, ndim))  # (N, T, F)
-    return (counts + noise).astype(np.float32)
-
-
-def make_time_data(
-    n_events: int = DEFAULT_EVENTS, seed: int = DEFAULT_SEED, ntime: int = N_TIME, ndim: int = N_DIM
-) -> dict[str, np.ndarray]:
-    """``{"sgn": (N, T, F), "bkg": (N, T, F)}``; each class has its own stream of the seed."""
-    sgn_seq, bkg_seq = np.random.SeedSequence(seed).spawn(2)
-    return {
-        "sgn": make_class(np.random.default_rng(sgn_seq), n_events, True, ntime, ndim),
-        "bkg": make_class(np.random.default_rng(bkg_seq), n_events, False, ntime, ndim),
-    }
-
-
-def write_time_data(path: str | os.PathLike, data: dict[str, np.ndarray]) -> Path:
-    """Write the trees with uproot, atomically: a temporary file in the same folder, then rename."""
-    import uproot
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".root.tmp", dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; give it the usual mode
-    try:
-        with uproot.recreate(tmp) as f:
-            for name, x in data.items():
-                n, ntime, ndim = x.shape
-                tree = f.mktree(
-                    name, {f"vars_time{j}": ("f4", (ndim,)) for j in range(ntime)}, title=name
-                )
-                for start in range(0, n, EVENTS_PER_BASKET):
-                    part = x[start : start + EVENTS_PER_BASKET]
-                    tree.extend({f"vars_time{j}": part[:, j, :] for j in range(ntime)})
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+DEFAULT_OUTPUT = Path(__file__).resolve().parent / FILE_NAME
 
 
 def main(argv: list[str] | None = None) -> int:

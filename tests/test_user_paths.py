@@ -523,3 +523,34 @@ def test_a_cut_that_does_not_parse_says_which_syntaxes_are_expected(samples):
         assert rc == 2 and len(err.strip().splitlines()) == 1, err
         assert "TTreeFormula" in err and "Python expression" in err and "&&" in err, err
     assert "does not parse as TTreeFormula" in results[0][1]
+
+
+# ----------------------------------------------------------------------------- demo
+
+
+def test_demo_runs_from_an_installed_package_without_the_repository(tmp_path):
+    """A copy of the package alone (as a wheel installs it), run from elsewhere: the demo makes
+    its sample from the package's own generator, with the shipped file's numbers."""
+    import shutil
+
+    site = tmp_path / "site"
+    shutil.copytree(REPO / "tmva_lstm", site / "tmva_lstm",
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    work, cache = tmp_path / "work", tmp_path / "cache"
+    work.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(site), "XDG_CACHE_HOME": str(cache)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "tmva_lstm", "demo", "--epochs", "1", "--output-dir", "out"],
+        capture_output=True, text=True, cwd=work, env=env, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "ROC integral (TMVA)" in proc.stdout
+    made = cache / "tmva_lstm" / SAMPLE.name
+    with uproot.open(made) as a, uproot.open(SAMPLE) as b:
+        for tree in ("sgn", "bkg"):
+            for t in (0, 9):
+                name = f"vars_time{t}"
+                np.testing.assert_array_equal(
+                    a[tree][name].array(library="np"), b[tree][name].array(library="np")
+                )
+    assert (work / "out" / "TMVA_LSTM_Classification.root").is_file()

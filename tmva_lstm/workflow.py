@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -375,7 +374,9 @@ def test_summary(evaluation, title: str, dataset: str = "dataset") -> str:
 def demo(output_dir: str | Path = "results", data_file: str | Path | None = None,
          max_epochs: int | None = None, progress: Progress | None = None) -> RunResult:  # fmt: skip
     """The tutorial job: TMVA_RNN_Classification's LSTM on the shipped sample, 1600 + 1600 training events."""
-    path = Path(data_file) if data_file else _sample_file()
+    from .sample import sample_file
+
+    path = Path(data_file) if data_file else sample_file()
     options = TUTORIAL_OPTIONS
     if max_epochs is not None:
         if isinstance(max_epochs, bool) or not isinstance(max_epochs, int) or max_epochs < 1:
@@ -395,18 +396,4 @@ def demo(output_dir: str | Path = "results", data_file: str | Path | None = None
         n_train_background=1600,
         split_seed=100,
         progress=progress,
-    )
-
-
-def _sample_file() -> Path:
-    candidates: Sequence[Path] = (
-        Path.cwd() / "data" / "time_data_t10_d30.root",
-        Path(__file__).resolve().parent.parent / "data" / "time_data_t10_d30.root",
-    )
-    for c in candidates:
-        if c.exists():
-            return c
-    raise DataError(
-        "the sample file data/time_data_t10_d30.root was not found; run from the repository "
-        "or make it with: python data/make_sample.py"
     )
