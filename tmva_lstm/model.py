@@ -212,7 +212,7 @@ class Model:
         1e-6.
         """
         X = np.asarray(X)
-        if X.ndim in (2, 3) and len(X) <= SMALL_BATCH:
+        if X.ndim in (2, 3) and len(X) <= SMALL_BATCH and X.dtype.kind in "biuf":
             event = self._event_path()
             if event is not None:
                 T, F = self.input_layout
@@ -234,7 +234,7 @@ class Model:
         else:
             mask = np.asarray(mask, dtype=bool)
             if mask.shape != X.shape[:2]:
-                raise ValueError(f"mask must be (N, T) = {X.shape[:2]}, got {mask.shape}")
+                raise DataError(f"mask must be (N, T) = {X.shape[:2]}, got {mask.shape}")
             use_mask = True
         out = np.empty(len(X), dtype=np.float64)
         x = X.astype(self.dtype, copy=False)

@@ -234,6 +234,10 @@ def train_on_files(
 
     opts = options if isinstance(options, MethodOptions) else MethodOptions.from_string(options)
     check_names(title, job, dataset)
+    if Path(output_dir).exists() and not Path(output_dir).is_dir():
+        from .errors import OutputFileError
+
+        raise OutputFileError(f"output directory {output_dir} is a file; give a directory")
     _check_split_args(n_train_signal, n_train_background, split_seed)
     seq_layout = SequenceLayout.from_string(layout) if isinstance(layout, str) else layout
     data = load(
