@@ -341,6 +341,7 @@ def test_errors_before_any_training(samples, tmp_path):
         ([*base, *sb, "--job", ".."], r"job name '..' must be a plain file name"),
         ([*base, *sb, "--split-seed", "-3"], r"split seed must be a non-negative integer"),
         (["demo", "--epochs", "0", "--output-dir", out], r"positive integer"),
+        ([*base, *sb, "--output-dir", path], r"output directory .*array.root is a file"),
     ]  # fmt: skip
     results = cli_many([argv for argv, _ in cases], cwd=path.parent)
     for (argv, pattern), (rc, err, _) in zip(cases, results, strict=True):
