@@ -8,7 +8,10 @@ Outputs of :func:`train_on_files` under ``output_dir`` (TMVA's names)::
     inputs.npy                                   with memmap=True only: the inputs, on disk
     <dataset>/weights/<job>_<title>.weights.xml  the model (TMVA-style weight file)
     <dataset>/weights/<job>_<title>.checkpoint.xml  the last epoch's training state (for --resume)
-    roc.png, roc.pdf                             background rejection vs signal efficiency
+    roc.png/.pdf                                 background rejection vs signal efficiency
+    overtraining.png/.pdf                        test vs training responses, K-S probabilities
+    training_history.png/.pdf                    loss per epoch, best epoch marked
+    input_variables.png/.pdf                     the input variables per class
     summary.txt                                  TMVA's evaluation printout
 """
 
@@ -166,42 +169,33 @@ def _tree_data(data, rows: np.ndarray, scores: np.ndarray, layout, with_variable
     from .results import TreeData
 
     variables = variable_branches(data.subset(rows), layout) if with_variables else {}
+    # a jagged layout's sequence length is a spectator (AddSpectator), not an input variable
+    spectators = {}
+    if layout.kind == "jagged" and "length" in variables:
+        spectators["length"] = variables.pop("length")
     return TreeData(
-        scores=scores, labels=data.y[rows], weights=data.weights[rows], variables=variables
-    )
+        scores=scores, labels=data.y[rows], weights=data.weights[rows], variables=variables,
+        spectators=spectators,
+    )  # fmt: skip
 
 
 def _write_outputs(model, title, job, dataset, output_dir, data, train_rows, test_rows, layout,
                    files, with_variables=True):  # fmt: skip
-    from .evaluate import roc_curve
-    from .results import plot_roc, write_summary, write_tmva_file
+    from .results import write_results
 
     train_scores = _predict_rows(model, data, train_rows)
     test_scores = _predict_rows(model, data, test_rows)
-    h = model.history
-    history = {"train_loss": h.train_loss, "val_loss": h.val_loss}
-    files["output"] = output_dir / f"{job}.root"
-    evaluation = write_tmva_file(
-        files["output"],
+    evaluation, written = write_results(
+        output_dir,
         title=title,
+        job=job,
         dataset=dataset,
         test=_tree_data(data, test_rows, test_scores, layout, with_variables),
         train=_tree_data(data, train_rows, train_scores, layout, with_variables),
-        history=history,
+        history=model.history,
         weight_file_name=str(files.get("model", "")) or None,
     )
-    curves = [
-        ("test", *roc_curve(test_scores, data.y[test_rows], data.weights[test_rows])),
-        ("train", *roc_curve(train_scores, data.y[train_rows], data.weights[train_rows])),
-    ]
-    try:
-        for path in plot_roc(output_dir / "roc", curves, title=f"{title}: ROC curve"):
-            files[f"roc{path.suffix}"] = path
-    except ImportError:  # matplotlib is optional: everything else is written
-        pass
-    files["summary"] = write_summary(
-        output_dir / "summary.txt", evaluation, title=title, dataset=dataset
-    )
+    files.update(written)
     return evaluation
 
 
