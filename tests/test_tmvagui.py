@@ -237,3 +237,17 @@ def test_tree_leaves_jagged_layout_arrays_and_length_spectator(tmp_path, rng):
         names = f["dataset/InputVariables_Id"].keys(cycle=False)
     assert f"trk_eta[{M - 1}]__Background_Id" in names
     assert not any(k.startswith("length") for k in names)  # a spectator is no input variable
+
+
+def test_evaluate_draws_no_overtraining_comparison(tutorial_file, tmp_path):
+    model = tutorial_file / "dataset" / "weights" / f"{JOB}_{TITLE}.weights.xml"
+    out = tmp_path / "ev"
+    cmd = [sys.executable, "-m", "tmva_lstm", "evaluate", str(model), "--signal", f"{SAMPLE}:sgn",
+           "--background", f"{SAMPLE}:bkg", "--output-dir", str(out)]  # fmt: skip
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    written = sorted(p.name for p in out.iterdir())
+    assert written == ["response.pdf", "response.png", "roc.pdf", "roc.png", "summary.txt"]
+    text = (out / "summary.txt").read_text()
+    assert "no overtraining check" in text and "(from training sample)" not in text
+    assert "Kolmogorov-Smirnov test: not available" in text

@@ -308,7 +308,7 @@ def evaluate_on_files(
     no training sample here, so :func:`test_summary` is the printout (no overtraining check).
     """
     from .data import load
-    from .evaluate import evaluate, roc_curve
+    from .evaluate import evaluate
     from .modelfile import model_title
 
     model = Model.load(model_path)
@@ -324,21 +324,13 @@ def evaluate_on_files(
     data = load(signal, background, layout=layout, cut=cut, weight=weight, class_expr=class_expr)
     _check_fits(model, model_path, data)
     scores = model.predict(data.X, data.mask)
-    result = evaluate(scores, data.y, data.weights, scores, data.y, data.weights)
-    if output_dir is not None:
-        from .results import plot_roc
+    if output_dir is None:  # new events only: no training sample, no overtraining check
+        return evaluate(scores, data.y, data.weights)
+    from .results import TreeData, write_results
 
-        output_dir = Path(output_dir)
-        with atomic_path(output_dir / "summary.txt") as tmp:
-            tmp.write_text(test_summary(result, title), encoding="utf-8")
-        try:
-            plot_roc(
-                output_dir / "roc",
-                [("test", *roc_curve(scores, data.y, data.weights))],
-                title=title,
-            )
-        except ImportError:
-            pass
+    result, _ = write_results(
+        output_dir, title=title, test=TreeData(scores, data.y, data.weights), train=None
+    )
     return result
 
 
