@@ -251,3 +251,12 @@ def test_evaluate_draws_no_overtraining_comparison(tutorial_file, tmp_path):
     text = (out / "summary.txt").read_text()
     assert "no overtraining check" in text and "(from training sample)" not in text
     assert "Kolmogorov-Smirnov test: not available" in text
+
+
+def test_create_mva_pdfs_is_not_silently_ignored(tmp_path, rng):
+    src = _scalar_steps_file(tmp_path / "p.root", rng, steps=2)
+    with pytest.warns(UserWarning, match="CreateMVAPdfs"):
+        res = train_on_files({str(src): "sgn"}, {str(src): "bkg"}, layout="per-step:v{t}",
+                             options=TINY + ":CreateMVAPdfs", output_dir=tmp_path / "o",
+                             title=TITLE)  # fmt: skip
+    assert "CreateMVAPdfs: the MVA_<title>_Proba_S/B" in res.files["summary"].read_text()

@@ -180,7 +180,7 @@ def _tree_data(data, rows: np.ndarray, scores: np.ndarray, layout, with_variable
 
 
 def _write_outputs(model, title, job, dataset, output_dir, data, train_rows, test_rows, layout,
-                   files, with_variables=True):  # fmt: skip
+                   files, with_variables=True, create_mva_pdfs=False):  # fmt: skip
     from .results import write_results
 
     train_scores = _predict_rows(model, data, train_rows)
@@ -194,6 +194,7 @@ def _write_outputs(model, title, job, dataset, output_dir, data, train_rows, tes
         train=_tree_data(data, train_rows, train_scores, layout, with_variables),
         history=model.history,
         weight_file_name=str(files.get("model", "")) or None,
+        create_mva_pdfs=create_mva_pdfs,
     )
     files.update(written)
     return evaluation
@@ -285,7 +286,7 @@ def train_on_files(
     model.save(files["model"], title=title)
     evaluation = _write_outputs(
         model, title, job, dataset, output_dir, data, train_rows, test_rows, seq_layout, files,
-        with_variables=not memmap,
+        with_variables=not memmap, create_mva_pdfs=opts.create_mva_pdfs,
     )  # fmt: skip
     return RunResult(model, evaluation, files)
 
