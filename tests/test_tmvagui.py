@@ -253,10 +253,47 @@ def test_evaluate_draws_no_overtraining_comparison(tutorial_file, tmp_path):
     assert "Kolmogorov-Smirnov test: not available" in text
 
 
-def test_create_mva_pdfs_is_not_silently_ignored(tmp_path, rng):
-    src = _scalar_steps_file(tmp_path / "p.root", rng, steps=2)
-    with pytest.warns(UserWarning, match="CreateMVAPdfs"):
-        res = train_on_files({str(src): "sgn"}, {str(src): "bkg"}, layout="per-step:v{t}",
-                             options=TINY + ":CreateMVAPdfs", output_dir=tmp_path / "o",
-                             title=TITLE)  # fmt: skip
-    assert "CreateMVAPdfs: the MVA_<title>_Proba_S/B" in res.files["summary"].read_text()
+def test_create_mva_pdfs_writes_probability_rarity_and_pdfs(tmp_path, rng):
+    ROOT = _root()
+    src = _scalar_steps_file(tmp_path / "p.root", rng, n=400, steps=2)
+    res = train_on_files({str(src): "sgn"}, {str(src): "bkg"}, layout="per-step:v{t}",
+                         options=TINY + ":CreateMVAPdfs", output_dir=tmp_path / "o",
+                         title=TITLE)  # fmt: skip
+    assert "CreateMVAPdfs: PDFs from" in res.files["summary"].read_text()
+    f = ROOT.TFile.Open(str(res.files["output"]))
+    try:
+        mdir = f"dataset/Method_PyLSTM/{TITLE}"
+        # (4c, 4d) probability and rarity of the test sample: 40 bins over [0, 1], normalised
+        for s in ("Proba_S", "Proba_B", "Rarity_S", "Rarity_B"):
+            h = _get(f, f"{mdir}/MVA_{TITLE}_{s}", "TH1F")
+            assert _axis(h) == (40, 0.0, 1.0)
+            assert h.Integral("width") == pytest.approx(1.0, rel=1e-5)
+        # the background rarity of background events is flat: mean about 1/2
+        assert _get(f, f"{mdir}/MVA_{TITLE}_Rarity_B", "TH1F").GetMean() == pytest.approx(
+            0.5, abs=0.08
+        )
+        # signal events are more signal-like than background ones
+        p_s = _get(f, f"{mdir}/MVA_{TITLE}_Proba_S", "TH1F").GetMean()
+        assert p_s > _get(f, f"{mdir}/MVA_{TITLE}_Proba_B", "TH1F").GetMean()
+        # (7) probas(): "<Type>_tr_S" with "_smoothed_hist_from_spline<i>" beside it
+        tr = _get(f, f"{mdir}/PyLSTM_tr_S", "TH1F")
+        n_train = int(f.Get("dataset/TrainTree").GetEntries())
+        assert tr.GetNbinsX() == n_train // 50  # NAvEvtPerBin=50 of the training events
+        pdf = _get(f, f"{mdir}/PyLSTM_tr_B_smoothed_hist_from_spline2", "TH1F")
+        assert pdf.GetNbinsX() == 10000 and pdf.Integral("width") == pytest.approx(1, rel=1e-4)
+        for name in ("PyLSTM_tr_B", "PyLSTM_tr_S_original", "PyLSTM_tr_S_smoothed"):
+            _get(f, f"{mdir}/{name}", "TH1F")
+        tree = f.Get("dataset/TestTree")
+        leaves = [lf.GetName() for lf in tree.GetListOfLeaves()]
+        assert leaves[-2:] == [TITLE, f"prob_{TITLE}"]
+    finally:
+        f.Close()
+
+
+def test_spline2_is_exact_for_a_parabola():
+    from tmva_lstm.evaluation.pdfs import spline2
+
+    gx = np.linspace(0.0, 1.0, 11)
+    x = np.linspace(-0.05, 1.05, 57)
+    y = spline2(gx, 2 * gx**2 - gx + 0.5, x)
+    np.testing.assert_allclose(y, 2 * x**2 - x + 0.5, rtol=3e-5)  # Float_t arithmetic
