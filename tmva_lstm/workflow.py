@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_path
 from .errors import DataError, OptionError
 from .model import Model
 from .options import MethodOptions
