@@ -15,9 +15,6 @@ from tmva_lstm.evaluate import (
     EFF_B_POINTS,
     Evaluation,
     Hist1D,
-    _brent_root,
-    _filled,
-    _Spline1,
     eff_s_at_eff_b,
     evaluate,
     kolmogorov_prob,
@@ -25,6 +22,8 @@ from tmva_lstm.evaluate import (
     roc_curve,
     roc_integral,
 )
+from tmva_lstm.evaluation.efficiencies import _brent_root, _Spline1
+from tmva_lstm.evaluation.histograms import _filled
 
 # ---- independent oracles -------------------------------------------------------------------
 

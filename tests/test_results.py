@@ -10,16 +10,18 @@ import numpy as np
 import pytest
 import uproot
 
-from tmva_lstm import results
 from tmva_lstm.errors import DataError, DependencyError, OptionError
-from tmva_lstm.evaluate import roc_curve
+from tmva_lstm.evaluate import evaluate, roc_curve
 from tmva_lstm.results import (
     TreeData,
+    plot_overtraining,
     plot_roc,
+    rootfile,
     split_time_steps,
     write_summary,
     write_tmva_file,
 )
+from tmva_lstm.results.plots import _thin
 
 TITLE = "PyLSTM_LSTM"
 METHOD_DIR = f"dataset/Method_PyLSTM/{TITLE}"
@@ -190,9 +192,15 @@ def test_read_back_with_pyroot(written):
         assert rej.GetNbinsX() == 100
         assert rej.GetYaxis().GetTitle() == "Backgr rejection (1-eff)"
         assert f.Get(f"{METHOD_DIR}/WeightFileName").GetString().Data() == WEIGHT_FILE
-        # what TMVAGui's mvas() does for the overtraining check (option "" here)
+        # what TMVAGui's mvas() does for the overtraining check, in a fresh ROOT session
+        # (gRandom is TRandom3(4357) there): option "X", signal first, then background
         train_s = f.Get(f"{METHOD_DIR}/MVA_{TITLE}_Train_S")
-        assert h.KolmogorovTest(train_s, "") == pytest.approx(ev.ks_signal, rel=1e-9)
+        h_b = f.Get(f"{METHOD_DIR}/MVA_{TITLE}_B")
+        train_b = f.Get(f"{METHOD_DIR}/MVA_{TITLE}_Train_B")
+        assert ev.ks_method == "root"
+        ROOT.gRandom.SetSeed(4357)
+        assert h.KolmogorovTest(train_s, "X") == ev.ks_signal
+        assert h_b.KolmogorovTest(train_b, "X") == ev.ks_background
         # TMVAGui finds methods as Method_* directories holding title directories
         method_dir = f.Get("dataset/Method_PyLSTM")
         assert [k.GetName() for k in method_dir.GetListOfKeys()] == [TITLE]
@@ -209,7 +217,7 @@ def test_failure_mid_write_leaves_old_file(tmp_path, rng, monkeypatch):
     sample = make_sample(rng, 50, 1.0)
 
     calls = {"n": 0}
-    real = results._th1d
+    real = rootfile._th1
 
     def failing_th1d(h):
         calls["n"] += 1
@@ -217,13 +225,13 @@ def test_failure_mid_write_leaves_old_file(tmp_path, rng, monkeypatch):
             raise RuntimeError("disk on fire")
         return real(h)
 
-    monkeypatch.setattr(results, "_th1d", failing_th1d)
+    monkeypatch.setattr(rootfile, "_th1", failing_th1d)
     with pytest.raises(RuntimeError, match="disk on fire"):
         write_tmva_file(path, title="T", test=sample, train=sample)
     assert path.read_bytes() == b"previous results"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["TMVA.root"]  # no temporary left
 
-    monkeypatch.setattr(results, "_th1d", real)
+    monkeypatch.setattr(rootfile, "_th1", real)
     write_tmva_file(path, title="T", test=sample, train=sample)
     with uproot.open(path) as f:
         assert f["dataset/TestTree"].num_entries == 50
@@ -242,7 +250,13 @@ def test_treedata_class_id_and_validation(rng):
     with pytest.raises(DataError):
         TreeData(np.zeros(2), np.array([1, 2]))
     with pytest.raises(DataError, match="split_time_steps"):
-        TreeData(np.zeros(2), np.array([1, 0]), variables={"x": np.zeros((2, 3, 4))})
+        TreeData(np.zeros(2), np.array([1, 0]), variables={"x": np.zeros((3, 4))})
+    # an (N, A, B) array is AddVariablesArray("x", A*B): one flat branch, element order kept
+    x = np.arange(2 * 3 * 4).reshape(2, 3, 4)
+    flat = TreeData(np.zeros(2), np.array([1, 0]), variables={"x": x})
+    np.testing.assert_array_equal(flat.variables["x"], x.reshape(2, 12))
+    assert [v.internal for v in flat.variable_infos()][:2] == ["x[0]", "x[1]"]
+    assert [v.title for v in flat.variable_infos()][:2] == ["[0]", "[1]"]
 
 
 def test_bad_names_are_rejected(tmp_path, rng):
@@ -292,7 +306,7 @@ def test_thin_keeps_the_curve():
     # values, so that collinearity is exact in floating point)
     x = np.array([1.0, 1.0, 1.0, 0.5, 0.5, 0.25, 0.0, 0.0])
     y = np.array([0.0, 0.25, 0.5, 0.5, 0.5, 0.75, 1.0, 1.0])
-    tx, ty = results._thin(x, y)
+    tx, ty = _thin(x, y)
     np.testing.assert_allclose(tx, [1.0, 1.0, 0.5, 0.0])
     np.testing.assert_allclose(ty, [0.0, 0.5, 0.5, 1.0])
 
@@ -303,3 +317,17 @@ def test_write_summary(tmp_path, written):
     text = path.read_text(encoding="utf-8")
     assert text == ev.summary(TITLE)
     assert f"dataset       {TITLE}    : {ev.roc_integral:.3f}" in text
+
+
+def test_plot_overtraining_with_and_without_training_sample(tmp_path, written):
+    _, test, train, ev = written
+    paths = plot_overtraining(tmp_path / "overtraining", ev, title=TITLE)
+    assert [p.name for p in paths] == ["overtraining.png", "overtraining.pdf"]
+    assert paths[0].read_bytes().startswith(b"\x89PNG") and paths[0].stat().st_size > 10_000
+    # evaluate() without a training sample: no comparison, no K-S numbers, test only
+    alone = evaluate(test.scores, test.labels, test.weights)
+    assert not alone.has_training and alone.ks_signal is None
+    assert [h.name for h in alone.histograms if "Train" in h.name or "training" in h.name] == []
+    assert "no training sample" in alone.summary(TITLE)
+    paths = plot_overtraining(tmp_path / "response", alone, title=TITLE)
+    assert paths[1].read_bytes().startswith(b"%PDF")

@@ -8,7 +8,10 @@ Outputs of :func:`train_on_files` under ``output_dir`` (TMVA's names)::
     inputs.npy                                   with memmap=True only: the inputs, on disk
     <dataset>/weights/<job>_<title>.weights.xml  the model (TMVA-style weight file)
     <dataset>/weights/<job>_<title>.checkpoint.xml  the last epoch's training state (for --resume)
-    roc.png, roc.pdf                             background rejection vs signal efficiency
+    roc.png/.pdf                                 background rejection vs signal efficiency
+    overtraining.png/.pdf                        test vs training responses, K-S probabilities
+    training_history.png/.pdf                    loss per epoch, best epoch marked
+    input_variables.png/.pdf                     the input variables per class
     summary.txt                                  TMVA's evaluation printout
 """
 
@@ -21,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_path
 from .errors import DataError, OptionError
 from .model import Model
 from .options import MethodOptions
@@ -166,42 +168,34 @@ def _tree_data(data, rows: np.ndarray, scores: np.ndarray, layout, with_variable
     from .results import TreeData
 
     variables = variable_branches(data.subset(rows), layout) if with_variables else {}
+    # a jagged layout's sequence length is a spectator (AddSpectator), not an input variable
+    spectators = {}
+    if layout.kind == "jagged" and "length" in variables:
+        spectators["length"] = variables.pop("length")
     return TreeData(
-        scores=scores, labels=data.y[rows], weights=data.weights[rows], variables=variables
-    )
+        scores=scores, labels=data.y[rows], weights=data.weights[rows], variables=variables,
+        spectators=spectators,
+    )  # fmt: skip
 
 
 def _write_outputs(model, title, job, dataset, output_dir, data, train_rows, test_rows, layout,
-                   files, with_variables=True):  # fmt: skip
-    from .evaluate import roc_curve
-    from .results import plot_roc, write_summary, write_tmva_file
+                   files, with_variables=True, create_mva_pdfs=False):  # fmt: skip
+    from .results import write_results
 
     train_scores = _predict_rows(model, data, train_rows)
     test_scores = _predict_rows(model, data, test_rows)
-    h = model.history
-    history = {"train_loss": h.train_loss, "val_loss": h.val_loss}
-    files["output"] = output_dir / f"{job}.root"
-    evaluation = write_tmva_file(
-        files["output"],
+    evaluation, written = write_results(
+        output_dir,
         title=title,
+        job=job,
         dataset=dataset,
         test=_tree_data(data, test_rows, test_scores, layout, with_variables),
         train=_tree_data(data, train_rows, train_scores, layout, with_variables),
-        history=history,
+        history=model.history,
         weight_file_name=str(files.get("model", "")) or None,
+        create_mva_pdfs=create_mva_pdfs,
     )
-    curves = [
-        ("test", *roc_curve(test_scores, data.y[test_rows], data.weights[test_rows])),
-        ("train", *roc_curve(train_scores, data.y[train_rows], data.weights[train_rows])),
-    ]
-    try:
-        for path in plot_roc(output_dir / "roc", curves, title=f"{title}: ROC curve"):
-            files[f"roc{path.suffix}"] = path
-    except ImportError:  # matplotlib is optional: everything else is written
-        pass
-    files["summary"] = write_summary(
-        output_dir / "summary.txt", evaluation, title=title, dataset=dataset
-    )
+    files.update(written)
     return evaluation
 
 
@@ -291,7 +285,7 @@ def train_on_files(
     model.save(files["model"], title=title)
     evaluation = _write_outputs(
         model, title, job, dataset, output_dir, data, train_rows, test_rows, seq_layout, files,
-        with_variables=not memmap,
+        with_variables=not memmap, create_mva_pdfs=opts.create_mva_pdfs,
     )  # fmt: skip
     return RunResult(model, evaluation, files)
 
@@ -314,7 +308,7 @@ def evaluate_on_files(
     no training sample here, so :func:`test_summary` is the printout (no overtraining check).
     """
     from .data import load
-    from .evaluate import evaluate, roc_curve
+    from .evaluate import evaluate
     from .modelfile import model_title
 
     model = Model.load(model_path)
@@ -330,21 +324,13 @@ def evaluate_on_files(
     data = load(signal, background, layout=layout, cut=cut, weight=weight, class_expr=class_expr)
     _check_fits(model, model_path, data)
     scores = model.predict(data.X, data.mask)
-    result = evaluate(scores, data.y, data.weights, scores, data.y, data.weights)
-    if output_dir is not None:
-        from .results import plot_roc
+    if output_dir is None:  # new events only: no training sample, no overtraining check
+        return evaluate(scores, data.y, data.weights)
+    from .results import TreeData, write_results
 
-        output_dir = Path(output_dir)
-        with atomic_path(output_dir / "summary.txt") as tmp:
-            tmp.write_text(test_summary(result, title), encoding="utf-8")
-        try:
-            plot_roc(
-                output_dir / "roc",
-                [("test", *roc_curve(scores, data.y, data.weights))],
-                title=title,
-            )
-        except ImportError:
-            pass
+    result, _ = write_results(
+        output_dir, title=title, test=TreeData(scores, data.y, data.weights), train=None
+    )
     return result
 
 
