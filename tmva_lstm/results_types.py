@@ -27,15 +27,14 @@ write; the 1-vs-rest figures are in the printout and ``summary.txt``).
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_path
 from .errors import DataError
 
 __all__ = ["TypedTreeData", "write_typed_file", "multiclass_histograms", "regression_histograms"]
@@ -164,19 +163,6 @@ def regression_histograms(
     return out
 
 
-@contextlib.contextmanager
-def _atomic(path: Path) -> Iterator[Path]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _branch_name(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in name)
 
@@ -243,7 +229,7 @@ def write_typed_file(
         tgt_ranges = ranges([d.targets for d in both])
         hists += regression_histograms(title, "test", test, var_ranges, tgt_ranges)
         hists += regression_histograms(title, "train", train, var_ranges, tgt_ranges)
-    with _atomic(path) as tmp, uproot.recreate(tmp) as f:
+    with atomic_path(path) as tmp, uproot.recreate(tmp) as f:
         for h in hists:
             f[f"{method_dir}/{h.name}"] = (h.counts, *h.edges)
         _tree(f, f"{dataset}/TestTree", test, title)

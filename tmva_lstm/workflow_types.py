@@ -100,7 +100,7 @@ def _predict_rows(model: Model, data, rows: np.ndarray, chunk: int = 8192) -> np
 def _run(data, opts, layout, output_dir, title, job, dataset, train_rows, test_rows, progress,
          class_names=None, target_names=None):  # fmt: skip
     from .evaluate_types import evaluate_multiclass, evaluate_regression
-    from .modelfile import atomic_write_bytes
+    from .atomic import atomic_write_bytes
 
     output_dir = Path(output_dir)
     weights_dir = output_dir / dataset / "weights"
@@ -235,7 +235,7 @@ def evaluate_typed_on_files(
     (the training columns repeat the test figures). Writes ``summary.txt`` to ``output_dir``."""
     from .data import load, load_classes
     from .evaluate_types import evaluate_multiclass, evaluate_regression
-    from .modelfile import atomic_write_bytes
+    from .atomic import atomic_write_bytes
     from .workflow import _check_fits
 
     model = Model.load(model_path)
