@@ -99,8 +99,8 @@ def _predict_rows(model: Model, data, rows: np.ndarray, chunk: int = 8192) -> np
 
 def _run(data, opts, layout, output_dir, title, job, dataset, train_rows, test_rows, progress,
          class_names=None, target_names=None):  # fmt: skip
-    from .evaluate_types import evaluate_multiclass, evaluate_regression
     from .atomic import atomic_write_bytes
+    from .evaluate_types import evaluate_multiclass, evaluate_regression
 
     output_dir = Path(output_dir)
     weights_dir = output_dir / dataset / "weights"
@@ -233,9 +233,9 @@ def evaluate_typed_on_files(
     """Evaluate a saved Multiclass model on ``classes`` (names as in the model) or a
     Regression model on ``regression = (sources, target expressions)``; every event is test
     (the training columns repeat the test figures). Writes ``summary.txt`` to ``output_dir``."""
+    from .atomic import atomic_write_bytes
     from .data import load, load_classes
     from .evaluate_types import evaluate_multiclass, evaluate_regression
-    from .atomic import atomic_write_bytes
     from .workflow import _check_fits
 
     model = Model.load(model_path)
