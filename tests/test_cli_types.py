@@ -79,6 +79,15 @@ def test_multiclass_job_through_the_command(class_files, multiclass_job):
     accuracy = (model.predict(Xt).argmax(axis=1) == yt).mean()
     assert accuracy >= 0.62, accuracy
     assert (tmp_path / "out/summary.txt").read_text().count("0.") >= 12
+    with uproot.open(tmp_path / "out/TMVAMulticlass.root") as f:
+        test = f["dataset/TestTree"].arrays(library="np")
+        method = f["dataset/Method_PyLSTM/PyLSTM"]
+        h = method["MVA_PyLSTM_Test_white_prob_for_smooth"]
+        assert (h.values() * np.diff(h.axis().edges())).sum() == pytest.approx(1.0)
+        assert len([k for k in method.keys() if "_prob_for_" in k]) == 2 * 3 * 3
+    assert set(test["className"]) == set(CLASS_NAMES) and len(test["PyLSTM"]) == 3000
+    X_test = np.stack([test[f"x{t}"] for t in range(T)], axis=1)
+    np.testing.assert_allclose(test["PyLSTM"], model.predict(X_test), rtol=1e-5, atol=1e-6)
 
     run = _cli("apply", str(tmp_path / "out/dataset/weights/TMVAMulticlass_PyLSTM.weights.xml"),
                f"{class_files / 'white.root'}:t", "--output", str(tmp_path / "scored.root"),
@@ -108,6 +117,15 @@ def test_regression_job_through_the_command(tmp_path):
     assert set(rms) == {"truth", "x8[:,0]+x9[:,0]"}, run.stdout
     assert float(rms["truth"]) < 0.2 * truth.std(), rms  # the target's spread is 10
     assert float(rms["x8[:,0]+x9[:,0]"]) < 0.3 * np.sqrt(2), rms
+    with uproot.open(tmp_path / "out/TMVARegression.root") as f:
+        test = f["dataset/TestTree"].arrays(library="np")
+        method = f["dataset/Method_PyLSTM/PyLSTM"]
+        quad = method["MVA_PyLSTMtest_Quadr_Deviation_target_0_"]
+        assert quad.values().sum() == pytest.approx(test["weight"].sum(), rel=1e-5)
+        n_var = sum(k.startswith("MVA_PyLSTMtest_reg_var") for k in method.keys(cycle=False))
+        assert n_var == T * 2 * 2  # every (time step, feature) variable, for both targets
+    assert {"truth", "x8___0__x9___0_", "weight", "PyLSTM"} <= set(test)
+    assert test["PyLSTM"].shape == (1000, 2)
     model_file = tmp_path / "out/dataset/weights/TMVARegression_PyLSTM.weights.xml"
     model = tl.load_model(model_file)
     assert model.target_names == ["truth", "x8[:,0]+x9[:,0]"]

@@ -67,3 +67,17 @@ def test_one_vs_rest_uses_each_class_probability_as_the_score(rng):
                evaluate_multiclass(perfect, y, None, perfect, y, None, "abc").classes)  # fmt: skip
     text = ev.summary("PyLSTM", log_prefix=False)
     assert f"{'':<15}{'b':<15}{ev.classes[1].roc_test:5.3f} (" in text
+
+
+def test_quantile_is_root_th1_getquantiles(rng):
+    ROOT = pytest.importorskip("ROOT")
+    from tmva_lstm.results_types import _quantile
+
+    values, w = rng.exponential(size=500), rng.uniform(0.5, 2, 500)
+    counts, edges = np.histogram(values, bins=50, range=(0, 3), weights=w)
+    h = ROOT.TH1D("q", "q", 50, 0, 3)
+    for v, wi in zip(values, w, strict=True):
+        h.Fill(v, wi)
+    q = np.zeros(1)
+    h.GetQuantiles(1, q, np.array([0.9]))
+    assert _quantile(counts, edges, 0.9) == pytest.approx(q[0], rel=1e-9)

@@ -389,6 +389,7 @@ def test_cpp_driver_creates_trains_scores_and_reloads(
         ("InputLayout=3|2:Layout=LSTM|x", "Layout"),
         # A bare or negated key is declared boolean, so our parser, not TMVA, judges it.
         ("InputLayout=3|2:!Layout", "needs a value"),
+        ("InputLayout=3|2:AnalysisType=Multiclass", "two-class classification so far"),
     ],
 )
 def test_bad_options_fail_at_booking_with_our_message(

@@ -3,6 +3,8 @@
 
 Outputs under ``output_dir`` (TMVA's names)::
 
+    <job>.root                                      TestTree, TrainTree, Method_PyLSTM/<title>/
+                                                    histograms (tmva_lstm.results_types)
     <dataset>/weights/<job>_<title>.weights.xml     the model
     <dataset>/weights/<job>_<title>.checkpoint.xml  the last epoch's training state
     summary.txt                                     the Factory's evaluation printout
@@ -97,8 +99,8 @@ def _predict_rows(model: Model, data, rows: np.ndarray, chunk: int = 8192) -> np
 
 def _run(data, opts, layout, output_dir, title, job, dataset, train_rows, test_rows, progress,
          class_names=None, target_names=None):  # fmt: skip
+    from .atomic import atomic_write_bytes
     from .evaluate_types import evaluate_multiclass, evaluate_regression
-    from .modelfile import atomic_write_bytes
 
     output_dir = Path(output_dir)
     weights_dir = output_dir / dataset / "weights"
@@ -127,10 +129,35 @@ def _run(data, opts, layout, output_dir, title, job, dataset, train_rows, test_r
             test_pred, data.targets[test_rows], w[test_rows],
             train_pred, data.targets[train_rows], w[train_rows], model.target_names,
         )  # fmt: skip
+    files["output"] = _write_file(model, data, layout, output_dir / f"{job}.root", title,
+                                  dataset, train_rows, test_rows, train_pred, test_pred)  # fmt: skip
     files["summary"] = atomic_write_bytes(
         output_dir / "summary.txt", evaluation.summary(title, dataset).encode()
     )
     return TypedRunResult(model, evaluation, files)
+
+
+def _write_file(model, data, layout, path, title, dataset, train_rows, test_rows, train_pred,
+                test_pred):  # fmt: skip
+    from .data import variable_branches
+    from .results_types import TypedTreeData, write_typed_file
+
+    names = model.class_names or ["Regression"]
+
+    def sample(rows, pred):
+        return TypedTreeData(
+            outputs=pred, y=data.y[rows], weights=data.weights[rows], class_names=names,
+            targets=None if data.targets is None else data.targets[rows],
+            target_names=model.target_names,
+            variables=variable_branches(data.subset(rows), layout),
+        )  # fmt: skip
+
+    h = model.history
+    return write_typed_file(
+        path, title=title, dataset=dataset, test=sample(test_rows, test_pred),
+        train=sample(train_rows, train_pred),
+        history={"trainingError": h.train_loss, "valError": h.val_loss},
+    )  # fmt: skip
 
 
 def train_classes_on_files(
@@ -206,9 +233,9 @@ def evaluate_typed_on_files(
     """Evaluate a saved Multiclass model on ``classes`` (names as in the model) or a
     Regression model on ``regression = (sources, target expressions)``; every event is test
     (the training columns repeat the test figures). Writes ``summary.txt`` to ``output_dir``."""
+    from .atomic import atomic_write_bytes
     from .data import load, load_classes
     from .evaluate_types import evaluate_multiclass, evaluate_regression
-    from .modelfile import atomic_write_bytes
     from .workflow import _check_fits
 
     model = Model.load(model_path)

@@ -225,6 +225,13 @@ def _build_class(glue):
             ]
             try:
                 self._options = method_options.from_string(":".join(ours))
+                if self._options.analysis_type != "CLASSIFICATION":
+                    raise OptionError(
+                        f"AnalysisType={self._options.analysis_type.capitalize()}: PyLSTM in "
+                        "TMVA trains two-class classification so far (the Factory sets the "
+                        "analysis type); train Multiclass and Regression with tmva-lstm or "
+                        "tmva_lstm.train"
+                    )
             except OptionError as err:
                 # Also through TMVA's logger: PyROOT reports an exception raised inside an
                 # overloaded C++ call given Python str arguments (Factory::BookMethod) as
