@@ -26,7 +26,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed-test
-	$(BIN)/python bench/lstm.py
+	$(BIN)/python bench/lstm.py --kinds LSTM,GRU,RNN
 	$(BIN)/python bench/read.py
 	$(BIN)/python bench/apply.py
 	$(BIN)/python bench/apply_files.py

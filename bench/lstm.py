@@ -49,7 +49,9 @@ def _parse() -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=None, help="timed repeats per case (median)")
     p.add_argument("--quick", action="store_true", help="few repeats, one round: a smoke test")
     p.add_argument("--no-single", action="store_true", help="skip the one-event figures")
-    p.add_argument("--kinds", default="LSTM", help="recurrent layers to time, e.g. LSTM")
+    p.add_argument(
+        "--kinds", default="LSTM", help="recurrent layers to time: LSTM, GRU, RNN (comma-separated)"
+    )
     return p.parse_args()
 
 
@@ -127,6 +129,7 @@ def main() -> int:
 
     rng = np.random.default_rng(0)
     for kind in args.kinds.split(","):
+        print(f"{kind}  (against torch.nn.{kind})")
         for T, F, H, N in SHAPES:
             _time_shape(kind, T, F, H, N, rng, rounds, per_round, warmup)
     if not args.no_single:
@@ -172,8 +175,85 @@ def _lstm_case(T, F, H, N, rng):
     return ours_train, ours_infer, torch_train, torch_infer, 2.0 * N * T * (F + H) * 4 * H
 
 
-# Layer kind -> case builder (T, F, H, N, rng). GRU and RNN rows go here.
-CASES = {"LSTM": _lstm_case}
+def _gru_case(T, F, H, N, rng):
+    """GRU (reset gate after the matmul, PyTorch's convention) against ``torch.nn.GRU``."""
+    import numpy as np
+    import torch
+
+    from tmva_lstm.nn import gru as G
+
+    params = G.init_gru_params(F, H, rng, dtype=np.float32)
+    params["b"][:] = rng.normal(0, 0.1, 3 * H)
+    params["b_hn"] = rng.normal(0, 0.1, H).astype(np.float32)
+    x = rng.normal(size=(N, T, F)).astype(np.float32)
+    dh = np.ones((N, T, H), dtype=np.float32)
+
+    gru = torch.nn.GRU(F, H, batch_first=True)
+    with torch.no_grad():
+        for name, value in G.to_torch(params).items():
+            getattr(gru, name).copy_(torch.from_numpy(value))
+    xt = torch.from_numpy(x.copy()).requires_grad_(True)
+
+    def ours_train():
+        _, cache = G.gru_forward(x, params, reset_after=True)
+        G.gru_backward(dh, cache)
+
+    def ours_infer():
+        G.gru_forward(x, params, reset_after=True)
+
+    def torch_train():
+        gru.zero_grad(set_to_none=True)
+        xt.grad = None
+        out, _ = gru(xt)
+        out.sum().backward()
+
+    def torch_infer():
+        with torch.inference_mode():
+            gru(xt)
+
+    return ours_train, ours_infer, torch_train, torch_infer, 2.0 * N * T * (F + H) * 3 * H
+
+
+def _rnn_case(T, F, H, N, rng):
+    """Plain tanh RNN against ``torch.nn.RNN``."""
+    import numpy as np
+    import torch
+
+    from tmva_lstm.nn import rnn as R
+
+    params = R.init_rnn_params(F, H, rng, dtype=np.float32)
+    params["b"][:] = rng.normal(0, 0.1, H)
+    x = rng.normal(size=(N, T, F)).astype(np.float32)
+    dh = np.ones((N, T, H), dtype=np.float32)
+
+    rnn = torch.nn.RNN(F, H, batch_first=True)
+    with torch.no_grad():
+        for name, value in R.to_torch(params).items():
+            getattr(rnn, name).copy_(torch.from_numpy(value))
+    xt = torch.from_numpy(x.copy()).requires_grad_(True)
+
+    def ours_train():
+        _, cache = R.rnn_forward(x, params)
+        R.rnn_backward(dh, cache)
+
+    def ours_infer():
+        R.rnn_forward(x, params)
+
+    def torch_train():
+        rnn.zero_grad(set_to_none=True)
+        xt.grad = None
+        out, _ = rnn(xt)
+        out.sum().backward()
+
+    def torch_infer():
+        with torch.inference_mode():
+            rnn(xt)
+
+    return ours_train, ours_infer, torch_train, torch_infer, 2.0 * N * T * (F + H) * H
+
+
+# Layer kind -> case builder (T, F, H, N, rng).
+CASES = {"LSTM": _lstm_case, "GRU": _gru_case, "RNN": _rnn_case}
 
 
 def _time_shape(kind, T, F, H, N, rng, rounds, per_round, warmup):

@@ -24,7 +24,9 @@ from tmva_lstm.export_onnx import (
     OUTPUT_NAME,
     export_onnx,
     export_onnx_file,
+    onnx_gru_weights,
     onnx_lstm_weights,
+    onnx_rnn_weights,
     to_onnx,
 )
 from tmva_lstm.model import InputTransform, Model
@@ -40,8 +42,8 @@ TUTORIAL = "InputLayout=10|30:Layout=LSTM|10|30|10|0|1,RESHAPE|FLAT,DENSE|64|TAN
 # What RModelParser_ONNX registers (tmva/sofie_parsers/src/RModelParser_ONNX.cxx and the
 # Register*Parsers it calls), restricted to what an exporter of ours could want.
 SOFIE_OPS = {
-    "Abs", "Add", "Div", "Exp", "Flatten", "Gemm", "LSTM", "Mul", "Neg", "Relu", "Reshape",
-    "Sigmoid", "Sub", "Tanh", "Transpose",
+    "Abs", "Add", "Div", "Exp", "Flatten", "GRU", "Gemm", "LSTM", "Mul", "Neg", "RNN", "Relu",
+    "Reshape", "Sigmoid", "Sub", "Tanh", "Transpose",
 }  # fmt: skip
 
 LAYOUTS = {
@@ -53,6 +55,11 @@ LAYOUTS = {
     "lstm-to-output": "LSTM|5,LINEAR",
     "dense-only": "DENSE|8|TANH,LINEAR",
     "flatten-dense": "RESHAPE|FLAT,DENSE|8|SIGMOID,DENSE|4|TANH,LINEAR",
+    "gru-reset-before": "GRU|5,DENSE|8|TANH,LINEAR",
+    "gru-reset-after-sequences": "GRU|5|0|0|0|1|1,RESHAPE|FLAT,DENSE|8|TANH,LINEAR",
+    "rnn-to-output": "RNN|5,LINEAR",
+    "rnn-sequences": "RNN|4|0|0|0|1,DENSE|6|RELU,LINEAR",
+    "mixed-stack": "LSTM|6|0|0|0|1,GRU|4|0|0|0|1|1,RNN|3,DENSE|8|TANH,LINEAR",
 }
 
 
@@ -216,7 +223,14 @@ def test_float64_model_exports_float32(rng, onnx, ort):
 
 
 @pytest.mark.parametrize(
-    "layout", ["LSTM|5,DENSE|8|TANH,LINEAR", "LSTM|6|0|0|0|1,LSTM|4|0|0|0|1,DENSE|8|GAUSS,LINEAR"]
+    "layout",
+    [
+        "LSTM|5,DENSE|8|TANH,LINEAR",
+        "LSTM|6|0|0|0|1,LSTM|4|0|0|0|1,DENSE|8|GAUSS,LINEAR",
+        "GRU|5,DENSE|8|TANH,LINEAR",
+        "GRU|5|0|0|0|1|1,RNN|4|0|0|0|1,RESHAPE|FLAT,DENSE|8|TANH,LINEAR",
+        "RNN|5,LINEAR",
+    ],
 )
 def test_sequence_lengths_reproduce_masked_predictions(layout, rng, onnx, ort):
     model, X = make_model(layout, rng)
@@ -275,6 +289,121 @@ def test_onnx_lstm_weights_gate_order(rng):
         np.testing.assert_array_equal(Ro[0, rows], U[:, ours].T)
         np.testing.assert_array_equal(Bo[0, rows], b[ours])
     np.testing.assert_array_equal(Bo[0, 4 * H :], 0)
+
+
+def test_onnx_gru_and_rnn_weights_block_order(rng):
+    H, Fi = 2, 3
+    W = np.arange(Fi * 3 * H, dtype=np.float32).reshape(Fi, 3 * H)
+    U = np.arange(H * 3 * H, dtype=np.float32).reshape(H, 3 * H) + 100
+    b = np.arange(3 * H, dtype=np.float32) + 1000
+    b_hn = np.arange(H, dtype=np.float32) + 5000
+    Wo, Ro, Bo = onnx_gru_weights({"W": W, "U": U, "b": b, "b_hn": b_hn})
+    assert Wo.shape == (1, 3 * H, Fi) and Ro.shape == (1, 3 * H, H) and Bo.shape == (1, 6 * H)
+    r, z, n = (slice(k * H, (k + 1) * H) for k in range(3))
+    for k, ours in enumerate([z, r, n]):  # ONNX blocks: z, r, h
+        rows = slice(k * H, (k + 1) * H)
+        np.testing.assert_array_equal(Wo[0, rows], W[:, ours].T)
+        np.testing.assert_array_equal(Ro[0, rows], U[:, ours].T)
+        np.testing.assert_array_equal(Bo[0, rows], b[ours])
+    np.testing.assert_array_equal(Bo[0, 3 * H : 5 * H], 0)  # Rb_z, Rb_r
+    np.testing.assert_array_equal(Bo[0, 5 * H :], b_hn)  # Rb_h inside the reset gate
+    Wr, Rr, Br = onnx_rnn_weights({"W": W[:, :H], "U": U[:, :H], "b": b[:H]})
+    np.testing.assert_array_equal(Wr[0], W[:, :H].T)
+    np.testing.assert_array_equal(Rr[0], U[:, :H].T)
+    np.testing.assert_array_equal(Br[0], np.r_[b[:H], np.zeros(H)])
+
+
+def test_gru_with_pytorch_b_hn_scores_like_predict(rng, onnx, ort):
+    """A reset-after GRU holding PyTorch's recurrent candidate bias (e.g. from gru.from_torch):
+    ONNX's Rb_h with linear_before_reset=1 is the same term."""
+    model, X = make_model("GRU|5|0|0|0|0|1,DENSE|8|TANH,LINEAR", rng)
+    model.params["gru_0"]["b_hn"] = rng.normal(0.0, 0.7, 5).astype(np.float32)
+    proto = to_onnx(model, batch_size=None)
+    (gru,) = [nd for nd in proto.graph.node if nd.op_type == "GRU"]
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in gru.attribute}
+    assert attrs["linear_before_reset"] == 1
+    assert_matches(model.predict(X), scores(ort, proto, X, None))
+
+
+@pytest.mark.parametrize("layout", ["LSTM|5,DENSE|8|TANH,LINEAR", "GRU|4|0|0|0|1,RNN|3,LINEAR"])
+def test_a_model_trained_with_masks_exports_its_lengths(layout, rng, onnx, ort):
+    """Issue 11: the default graph of a masked model takes 'length'; without it, refused."""
+    model, X = make_model(layout, rng)
+    assert [i.name for i in to_onnx(model, batch_size=None).graph.input] == [INPUT_NAME]
+    model.trained_with_mask = True
+    proto = to_onnx(model, batch_size=None)
+    assert [i.name for i in proto.graph.input] == [INPUT_NAME, LENGTH_NAME]
+    lengths = np.array([0, 1, 2, 3, 4, 4, 1, 2, 3, 4, 2])
+    mask = np.arange(T) < lengths[:, None]
+    X[~mask] = 0.0
+    got = scores(ort, proto, X, None, lengths, reference=False)
+    assert_matches(model.predict(X, mask), got)
+    with pytest.raises(OptionError, match="trained on padded variable-length sequences"):
+        to_onnx(model, sequence_lengths=False)
+    model.trained_with_mask, model.data_layout = False, "jagged:pt,eta:max=4"  # older files
+    assert len(to_onnx(model, batch_size=None).graph.input) == 2
+
+
+def test_cli_exports_a_jagged_model_with_lengths(rng, onnx, ort, tmp_path):
+    """Issue 11, end to end: train on a jagged ntuple, export with the command, and score the
+    same events with onnxruntime: the ONNX scores equal Model.predict on the padded events."""
+    import subprocess
+
+    import awkward as ak
+    import uproot
+
+    import tmva_lstm as tl
+
+    n, T_max = 300, 5
+    counts = rng.integers(0, 8, n)
+    sig = np.arange(n) % 2 == 0
+    pt = rng.exponential(5.0, counts.sum()) + np.repeat(np.where(sig, 2.0, 0.0), counts)
+    eta = rng.normal(size=counts.sum())
+    path = tmp_path / "jagged.root"
+    branches = {
+        "trk_pt": ak.unflatten(pt.astype(np.float32), counts),
+        "trk_eta": ak.unflatten(eta.astype(np.float32), counts),
+    }
+    with uproot.recreate(path) as f:  # a TTree (uproot's mktree), not an RNTuple
+        tree = f.mktree(
+            "ev", {**{k: v.type.content for k, v in branches.items()}, "isSignal": bool}
+        )
+        tree.extend({**branches, "isSignal": sig})
+    layout = f"jagged:trk_pt,trk_eta:max={T_max}"
+    out = tmp_path / "run"
+    env_run = [sys.executable, "-m", "tmva_lstm"]
+    proc = subprocess.run(
+        [*env_run, "train", "--signal", f"{path}:ev", "--class-expr", "isSignal", "--layout",
+         layout, "-o", "Layout=GRU|6,DENSE|8|TANH,LINEAR:MaxEpochs=2:RandomSeed=4:VarTransform=N",
+         "--output-dir", str(out), "--title", "GRU"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    weights = out / "dataset/weights/TMVAClassification_GRU.weights.xml"
+    onnx_path = tmp_path / "jagged_model.onnx"
+    proc = subprocess.run(
+        [*env_run, "export-onnx", str(weights), "--output", str(onnx_path), "--batch-size", "7"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    proto = onnx.load(str(onnx_path))
+    assert [i.name for i in proto.graph.input] == [INPUT_NAME, LENGTH_NAME]
+
+    data = tl.load(f"{path}:ev", class_expr="isSignal", layout=layout)
+    model = tl.load_model(weights)
+    ours = model.predict(data.X, data.mask)
+    got = scores(ort, proto, data.X, 7, data.lengths, reference=False)
+    assert_matches(ours, got)
+    assert (data.lengths < T_max).sum() > 50  # many padded events were compared
+
+    refused = subprocess.run(
+        [*env_run, "export-onnx", str(weights), "--output", str(tmp_path / "no.onnx"),
+         "--no-sequence-lengths"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert "--sequence-lengths" in refused.stderr and "Traceback" not in refused.stderr
+    assert not (tmp_path / "no.onnx").exists()
 
 
 # --------------------------------------------------------------------------- the file
@@ -359,6 +488,7 @@ def _sofie_parser_or_skip():
     [
         ("last", "LSTM|5,DENSE|8|TANH,LINEAR", 1),
         ("seq", "LSTM|6|0|0|0|1,LSTM|4|0|0|0|1,RESHAPE|FLAT,DENSE|8|SOFTSIGN,LINEAR", 4),
+        ("gru_rnn", "GRU|5|0|0|0|1|1,GRU|4|0|0|0|1,RNN|3,DENSE|8|TANH,LINEAR", 2),
     ],
 )
 def test_sofie_generated_code_scores_like_predict(key, layout, batch_size, rng, onnx, tmp_path):
@@ -437,9 +567,9 @@ def test_unsupported_transformation_activation_and_shapes(rng, onnx):
         to_onnx(model)
 
 
-def test_sequence_lengths_need_an_lstm_first(rng, onnx):
+def test_sequence_lengths_need_a_recurrent_layer_first(rng, onnx):
     model, _ = make_model("DENSE|8|TANH,LINEAR", rng)
-    with pytest.raises(OptionError, match="LSTM as the first layer"):
+    with pytest.raises(OptionError, match=r"needs a recurrent layer \(LSTM, GRU, RNN\) first"):
         to_onnx(model, sequence_lengths=True)
 
 

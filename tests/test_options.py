@@ -80,7 +80,7 @@ def test_known_keys_include_training_and_alias():
         ("TrainingStrategy=MaxEpoch=3", "did you mean 'MaxEpochs'"),
         ("InputLayout=ten|3", "bad InputLayout"),
         ("Layout=LSTM|10", "must end with a DENSE layer"),
-        ("Layout=GRU|10,LINEAR", "GRU in Layout is not supported"),
+        ("Layout=CONV|4,LINEAR", "CONV in Layout is not supported"),
         ("Layout=LSTM|10|0|0|1,LINEAR", "rememberState=1"),
         ("Layout=DENSE|64|TANHH,LINEAR", "did you mean 'TANH'"),
         ("ValidationSize=abc", "bad ValidationSize"),

@@ -27,7 +27,14 @@ EXAMPLES = {
 
         # Regression (AnalysisType=Regression): one sample, one --target EXPR per target
         tmva-lstm train --input calib.root:t --target 'E_true' --target 'eta_true' \\
-            --layout 'jagged:hit_e,hit_t:max=20' --options 'VarTransform=N:MaxEpochs=20'""",
+            --layout 'jagged:hit_e,hit_t:max=20' --options 'VarTransform=N:MaxEpochs=20'
+
+        # Recurrent layers, MethodDL's fields TYPE|H|inputSize|timeSteps|rememberState|returnSequence
+        # (GRU adds resetGateAfter: 0 = TMVA's default, 1 = PyTorch's and Keras' reset_after):
+        #   Layout=LSTM|10|30|10|0|1,RESHAPE|FLAT,DENSE|64|TANH,LINEAR
+        #   Layout=GRU|10|30|10|0|1|0,RESHAPE|FLAT,DENSE|64|TANH,LINEAR
+        #   Layout=RNN|10|30|10|0|1,RESHAPE|FLAT,DENSE|64|TANH,LINEAR
+        #   Layout=LSTM|16|0|0|0|1,GRU|8,DENSE|32|TANH,LINEAR   (a stack; 0 = follow the input)""",
     "evaluate": """\
         tmva-lstm evaluate results/dataset/weights/TMVAClassification_PyLSTM.weights.xml \\
             --signal test.root:sgn --background test.root:bkg
@@ -42,7 +49,8 @@ EXAMPLES = {
             'ntuples/*.root:events' --output-dir scored/ --friend --workers 8""",
     "export-onnx": """\
         tmva-lstm export-onnx results/dataset/weights/TMVAClassification_PyLSTM.weights.xml \\
-            --output model.onnx""",
+            --output model.onnx
+        # a model trained with --layout jagged gets the int32 input 'length' (valid steps)""",
     "make-class": """\
         tmva-lstm make-class results/dataset/weights/TMVAClassification_PyLSTM.weights.xml \\
             --output TMVAClassification_PyLSTM.class.C""",
@@ -108,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--options",
         "-o",
         default="",
-        help="TMVA option string, e.g. 'Layout=LSTM|10,LINEAR:MaxEpochs=20'",
+        help="TMVA option string, e.g. 'Layout=LSTM|10,LINEAR:MaxEpochs=20' (LSTM, GRU or RNN)",
     )
     p.add_argument("--output-dir", default="results", help="where outputs go (default: results)")
     p.add_argument("--title", default="PyLSTM", help="method title (score branch name)")
@@ -147,6 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--batch-size", type=int, default=1, help="fixed batch size of the graph (SOFIE needs one)"
     )
+    p.add_argument("--sequence-lengths", action=argparse.BooleanOptionalAction, default=None,
+                   help="add the int32 input 'length' (valid leading steps per event) that the "
+                   "recurrent layers honour (default: yes exactly when the model was trained "
+                   "with masks, e.g. --layout jagged; such a model is refused without it)")  # fmt: skip
 
     p = _sub(
         subs, "make-class", "Write a standalone C++17 response class (TMVA's MakeClass layout)."
@@ -216,7 +228,11 @@ def run(args: argparse.Namespace) -> int:
     elif args.command == "export-onnx":
         from .export_onnx import export_onnx_file
 
-        print(f"wrote {export_onnx_file(args.model, args.output, batch_size=args.batch_size)}")
+        path = export_onnx_file(
+            args.model, args.output, batch_size=args.batch_size,
+            sequence_lengths=args.sequence_lengths,
+        )  # fmt: skip
+        print(f"wrote {path}")
     elif args.command == "make-class":
         from .makeclass import make_class
         from .model import Model

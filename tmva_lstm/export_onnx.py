@@ -2,7 +2,7 @@
 
 The whole scoring function is one float32 graph, built with the ``onnx`` package alone::
 
-    x (B, T, F) -> [Sub offset, Mul scale] -> Transpose -> LSTM -> ... -> Gemm -> activation -> ...
+    x (B, T, F) -> [Sub offset, Mul scale] -> Transpose -> LSTM | GRU | RNN -> ... -> Gemm -> ...
                 -> Gemm -> Sigmoid -> score (B, 1)
 
 Contract of the exported file
@@ -12,11 +12,13 @@ batch-first, as ``Model.predict`` takes them; TMVA's flat order ``vars_time0[0..
 vars_time1[...]`` is the same memory. The ``VarTransform`` of the model (``N``:
 ``(x - offset) * scale`` per time step and feature) is inside the graph.
 
-Input ``"length"`` (only with ``sequence_lengths=True``): int32 ``[batch]``, the number of
-valid leading steps of each event, 1 to T. It feeds every LSTM's ``sequence_lens``: steps
-from ``length`` on are ignored, as ``Model.predict(X, mask)`` ignores masked steps. Without
-it every event runs over all T steps, which equals ``Model.predict(X)`` without a mask: pad
-shorter sequences to T the way the training data were padded.
+Input ``"length"`` (with ``sequence_lengths=True``, the default for a model trained with
+masks such as the ``jagged`` layout's): int32 ``[batch]``, the number of valid leading steps
+of each event, 1 to T (``min(number of objects, max)`` for the jagged layout). It feeds every
+recurrent node's ``sequence_lens``: steps from ``length`` on are ignored, as
+``Model.predict(X, mask)`` ignores masked steps. Without it every event runs over all T
+steps, which equals ``Model.predict(X)`` without a mask; a model trained with masks is
+therefore not exported without it.
 
 Output ``"score"``: float32 ``[batch, 1]``, the sigmoid of the network output, i.e. the
 signal probability that ``Model.predict`` returns (which turns NaN into -999; the graph
@@ -35,6 +37,10 @@ Why the graph looks the way it does (each point checked in ROOT's SOFIE sources)
   other readers: 17 is read by onnx >= 1.12 and onnxruntime >= 1.13, and predates the
   opsets that only re-version operators for new types. The IR version is the lowest the
   opset allows (8 for 17), so older runtimes read the file too.
+* GRU and RNN: the standard ``GRU`` and ``RNN`` operators, like the LSTM below. GRU blocks
+  are reordered from ours (r, z, n) to ONNX's (z, r, h); ``linear_before_reset`` is our
+  ``reset_after`` (TMVA's ``resetGateAfter``; SOFIE's ``ROperator_GRU`` takes 0 and 1); ``Rb``
+  is zero but for ``Rb_h = b_hn``. RNN: activation Tanh (the default), ``B = b || 0``.
 * LSTM: the standard ``LSTM`` operator, ``direction="forward"``, default activations, no
   clip, no peepholes, ``layout=0`` (time-major) behind a ``Transpose``: onnxruntime's CPU
   LSTM rejects ``layout=1`` and SOFIE's supports both. ``B`` is an initializer, which
@@ -127,6 +133,45 @@ def onnx_lstm_weights(params: dict[str, np.ndarray]) -> tuple[np.ndarray, np.nda
     return tuple(np.ascontiguousarray(a, dtype=np.float32) for a in (W_onnx, R_onnx, B_onnx))
 
 
+def onnx_gru_weights(params: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Our GRU parameters -> the ONNX ``GRU`` inputs ``W``, ``R``, ``B`` (float32).
+
+    Ours: ``W (F, 3H)``, ``U (H, 3H)``, ``b (3H,)`` and optional ``b_hn (H,)``, blocks
+    (r, z, n). ONNX: ``W [1, 3H, F]``, ``R [1, 3H, H]``, ``B [1, 6H] = Wb || Rb``, blocks
+    (z, r, h). Our ``b`` goes in ``Wb``; ``Rb`` is zero but for ``Rb_h = b_hn``, which sits
+    inside the reset gate with ``linear_before_reset=1`` exactly as in our ``reset_after``.
+    """
+    W, U, b = (np.asarray(params[k]) for k in ("W", "U", "b"))
+    H = U.shape[0]
+    r, z, n = (np.arange(k * H, (k + 1) * H) for k in range(3))
+    onnx_order = np.concatenate([z, r, n])
+    Rb = np.zeros(3 * H, dtype=b.dtype)
+    if params.get("b_hn") is not None:
+        Rb[2 * H :] = params["b_hn"]
+    W_onnx = W[:, onnx_order].T[None]  # (1, 3H, F)
+    R_onnx = U[:, onnx_order].T[None]  # (1, 3H, H)
+    B_onnx = np.concatenate([b[onnx_order], Rb])[None]  # (1, 6H)
+    return tuple(np.ascontiguousarray(a, dtype=np.float32) for a in (W_onnx, R_onnx, B_onnx))
+
+
+def onnx_rnn_weights(params: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Our RNN parameters -> the ONNX ``RNN`` inputs ``W [1, H, F]``, ``R [1, H, H]``,
+    ``B [1, 2H] = b || 0`` (float32); activation Tanh, the operator's default."""
+    W, U, b = (np.asarray(params[k]) for k in ("W", "U", "b"))
+    B = np.concatenate([b, np.zeros_like(b)])[None]
+    return tuple(np.ascontiguousarray(a, dtype=np.float32) for a in (W.T[None], U.T[None], B))
+
+
+_WEIGHTS = {"LSTM": onnx_lstm_weights, "GRU": onnx_gru_weights, "RNN": onnx_rnn_weights}
+
+
+def trained_with_masks(model: Model) -> bool:
+    """Whether ``model`` was trained on padded, variable-length sequences (with a mask)."""
+    return bool(getattr(model, "trained_with_mask", False)) or str(
+        getattr(model, "data_layout", "")
+    ).startswith("jagged")
+
+
 # --------------------------------------------------------------------------- graph
 
 
@@ -213,7 +258,7 @@ def _check_exportable(model: Model, batch_size: int | None, opset: int, max_opse
                 f"layer {layer.name}: activation {layer.activation!r} cannot be exported; "
                 f"valid: {', '.join(ACTIVATIONS)}"
             )
-        if layer.kind not in ("LSTM", "FLATTEN", "DENSE"):
+        if layer.kind not in ("LSTM", "GRU", "RNN", "FLATTEN", "DENSE"):
             raise OptionError(f"layer {layer.name}: kind {layer.kind!r} cannot be exported")
         for key, shape in shapes.get(layer.name, {}).items():
             got = np.shape(model.params.get(layer.name, {}).get(key))
@@ -221,6 +266,37 @@ def _check_exportable(model: Model, batch_size: int | None, opset: int, max_opse
                 raise ModelFileError(
                     f"layer {layer.name}: parameter {key} has shape {got}, the network needs {shape}"
                 )
+
+
+def _sequence_lengths(model: Model, requested: bool | None) -> bool:
+    """Whether the graph gets the ``length`` input: as requested, or (None) whenever the model
+    was trained with masks; a masked model without it would score padding as real steps."""
+    layers = model.network.layers
+    first = layers[0].kind if layers else "nothing"
+    masked = trained_with_masks(model)
+    if requested is None:
+        requested = masked and first in _WEIGHTS
+    if requested and first not in _WEIGHTS:
+        raise OptionError(
+            "sequence_lengths=True needs a recurrent layer (LSTM, GRU, RNN) first (the 'length' "
+            f"input feeds their sequence_lens); this network starts with {first}"
+        )
+    if masked and not requested:
+        if first in _WEIGHTS:
+            raise OptionError(
+                "this model was trained on padded variable-length sequences (with a mask"
+                + (f", layout {model.data_layout}" if model.data_layout else "")
+                + "); without the 'length' input the graph would score the padded steps as "
+                "real ones and disagree with predict: export with sequence_lengths=True "
+                "(tmva-lstm export-onnx --sequence-lengths, the default for such a model)"
+            )
+        if model.transform.kind != "NONE":
+            raise OptionError(
+                f"this model was trained with a mask and VarTransform={model.transform.kind} "
+                f"but starts with {first}: its padded entries are zeroed after the "
+                "transformation, which the ONNX graph cannot do; it cannot be exported exactly"
+            )
+    return bool(requested)
 
 
 def _activation(g: _GraphBuilder, name: str, z: str, prefix: str) -> str:
@@ -252,7 +328,7 @@ def to_onnx(
     *,
     batch_size: int | None = 1,
     opset: int | None = None,
-    sequence_lengths: bool = False,
+    sequence_lengths: bool | None = None,
 ) -> onnx.ModelProto:
     """The ONNX model (in memory, checked) of ``model``'s scoring function.
 
@@ -265,12 +341,7 @@ def to_onnx(
     _check_exportable(model, batch_size, opset, onnx.defs.onnx_opset_version())
     network = model.network
     T, F = network.time_steps, network.features
-    if sequence_lengths and not (network.layers and network.layers[0].kind == "LSTM"):
-        raise OptionError(
-            "sequence_lengths=True needs an LSTM as the first layer (it feeds the LSTMs' "
-            "sequence_lens); this network starts with "
-            + (network.layers[0].kind if network.layers else "nothing")
-        )
+    sequence_lengths = _sequence_lengths(model, sequence_lengths)
     B = BATCH_DIM if batch_size is None else int(batch_size)
     B_reshape = -1 if batch_size is None else int(batch_size)  # a Reshape dimension
 
@@ -307,11 +378,11 @@ def to_onnx(
 
     for layer in network.layers:
         p = model.params.get(layer.name, {})
-        if layer.kind == "LSTM":
+        if layer.kind in _WEIGHTS:
             if form == "flat":  # Network.from_layout forbids it; keep the graph honest
-                raise OptionError(f"layer {layer.name}: an LSTM cannot follow a flat tensor")
+                raise OptionError(f"layer {layer.name}: a {layer.kind} cannot follow a flat tensor")
             x_tm = time_major(a, form, width, f"{layer.name}_input")
-            W, R, Bias = onnx_lstm_weights(p)
+            W, R, Bias = _WEIGHTS[layer.kind](p)
             ins = [
                 x_tm,
                 g.const(f"{layer.name}_W", W),
@@ -327,11 +398,10 @@ def to_onnx(
             else:
                 y = g.unique(f"{layer.name}_Y_h")  # (1, B, H)
                 outs = ["", y]
-            g.nodes.append(
-                helper.make_node(
-                    "LSTM", ins, outs, name=layer.name, hidden_size=H, direction="forward"
-                )
-            )
+            attrs: dict[str, Any] = {"hidden_size": H, "direction": "forward"}
+            if layer.kind == "GRU":  # ONNX's name for the reset gate after the matmul
+                attrs["linear_before_reset"] = int(layer.reset_after)
+            g.nodes.append(helper.make_node(layer.kind, ins, outs, name=layer.name, **attrs))
             if layer.return_sequences:
                 a, form = y, "y"
             else:
@@ -414,15 +484,16 @@ def export_onnx(
     *,
     batch_size: int | None = 1,
     opset: int | None = None,
-    sequence_lengths: bool = False,
+    sequence_lengths: bool | None = None,
 ) -> Path:
     """Write ``model``'s scoring function to the ONNX file ``path``, atomically; return the path.
 
     ``batch_size``: the fixed batch dimension (TMVA SOFIE needs one; default 1), or None for
     a symbolic ``"batch"`` dimension (onnxruntime). ``opset``: the ONNX opset (default
     :data:`DEFAULT_OPSET`, 17). ``sequence_lengths``: add the int32 input ``"length"`` that
-    tells the LSTMs how many leading steps of each event are valid (for padded,
-    variable-length inputs). The graph is checked with ``onnx.checker.check_model(...,
+    tells the recurrent layers how many leading steps of each event are valid (for padded,
+    variable-length inputs); None (default) adds it exactly when the model was trained with
+    masks (e.g. the ``jagged`` layout), and False for such a model is refused. The graph is checked with ``onnx.checker.check_model(...,
     full_check=True)`` before anything is written. For SOFIE, name the file like a C++
     identifier (``lstm_model.onnx``): SOFIE names the generated namespace after it.
     """
@@ -438,7 +509,7 @@ def export_onnx_file(
     batch_size: int | None = 1,
     *,
     opset: int | None = None,
-    sequence_lengths: bool = False,
+    sequence_lengths: bool | None = None,
 ) -> Path:
     """Load the model file ``model_path`` (ours or a PyLSTM TMVA weight file) and export it to
     ``output_path``; the function behind ``tmva-lstm export-onnx MODEL --output model.onnx``."""

@@ -108,6 +108,108 @@ def _emit_lstm(i: int, layer, params: dict, T: int) -> LayerCode:
     return LayerCode(members, function, T * H if seq else H, seq)
 
 
+def _emit_gru(i: int, layer, params: dict, T: int) -> LayerCode:
+    """GRU (blocks r, z, n; ``W (F, 3H)``, ``U (H, 3H)``, ``b (3H,)``, ``b_hn (H,)`` if any;
+    the reset gate before or after the recurrent matmul as ``layer.reset_after``; steps from
+    ``nSteps`` on are padding: the state is carried and the output is zero)."""
+    F, H, seq = layer.n_in, layer.units, layer.return_sequences
+    b_hn = params.get("b_hn")
+    members = (
+        _array(f"kW{i}", params["W"])
+        + _array(f"kU{i}", params["U"])
+        + _array(f"kB{i}", params["b"])
+        + _array(f"kBhn{i}", np.zeros(H) if b_hn is None else b_hn)
+    )
+    store = f"out[t * {H} + j] = h[j];" if seq else ""
+    pad = f"for (size_t j = 0; j < {H}; ++j) out[t * {H} + j] = 0.0;" if seq else ""
+    last = "" if seq else f"for (size_t j = 0; j < {H}; ++j) out[j] = h[j];"
+    if layer.reset_after:  # n = tanh(x W_n + b_n + r (h U_n + b_hn))
+        recurrent = f"""
+         for (size_t j = 0; j < {2 * H}; ++j) hz[j] = 0.0;
+         for (size_t j = 0; j < {H}; ++j) hz[{2 * H} + j] = kBhn{i}[j];
+         for (size_t k = 0; k < {H}; ++k) {{  // hz = h_(t-1) U (+ b_hn for n)
+            const double hk = h[k];
+            for (size_t j = 0; j < {3 * H}; ++j) hz[j] += hk * kU{i}[k * {3 * H} + j];
+         }}
+         for (size_t j = 0; j < {H}; ++j) r[j] = Sigmoid(xz[j] + hz[j]);
+         for (size_t j = 0; j < {H}; ++j) hz[{2 * H} + j] *= r[j];  // r (h U_n + b_hn)"""
+    else:  # n = tanh(x W_n + (r h) U_n + b_n)
+        recurrent = f"""
+         for (size_t j = 0; j < {3 * H}; ++j) hz[j] = 0.0;
+         for (size_t k = 0; k < {H}; ++k) {{  // r, z blocks: h_(t-1) U
+            const double hk = h[k];
+            for (size_t j = 0; j < {2 * H}; ++j) hz[j] += hk * kU{i}[k * {3 * H} + j];
+         }}
+         for (size_t j = 0; j < {H}; ++j) r[j] = Sigmoid(xz[j] + hz[j]);
+         for (size_t k = 0; k < {H}; ++k) {{  // n block: (r h_(t-1)) U_n
+            const double rk = r[k] * h[k];
+            for (size_t j = 0; j < {H}; ++j) hz[{2 * H} + j] += rk * kU{i}[k * {3 * H} + {2 * H} + j];
+         }}"""
+    placement = "after" if layer.reset_after else "before"
+    function = f"""
+   // layer {i}: GRU (reset gate {placement} the matmul), {F} inputs per step -> {H} states{", every step" if seq else ", last state"}
+   void Layer{i}(const double* in, size_t nSteps, double* out) const
+   {{
+      double h[{H}] = {{}}, r[{H}], xz[{3 * H}], hz[{3 * H}];
+      for (size_t t = 0; t < {T}; ++t) {{
+         if (t >= nSteps) {{ {pad} continue; }}
+         for (size_t j = 0; j < {3 * H}; ++j) xz[j] = kB{i}[j];
+         for (size_t k = 0; k < {F}; ++k) {{  // xz = x_t W + b
+            const double xk = in[t * {F} + k];
+            for (size_t j = 0; j < {3 * H}; ++j) xz[j] += xk * kW{i}[k * {3 * H} + j];
+         }}{recurrent}
+         for (size_t j = 0; j < {H}; ++j) {{
+            const double zg = Sigmoid(xz[{H} + j] + hz[{H} + j]);
+            const double ng = std::tanh(xz[{2 * H} + j] + hz[{2 * H} + j]);
+            h[j] = (1.0 - zg) * ng + zg * h[j];  // h_t = (1 - z) n + z h_(t-1)
+            {store}
+         }}
+      }}
+      {last}
+   }}
+"""
+    return LayerCode(members, function, T * H if seq else H, seq)
+
+
+def _emit_rnn(i: int, layer, params: dict, T: int) -> LayerCode:
+    """RNN: ``h_t = tanh(x_t W + h_(t-1) U + b)`` (``W (F, H)``, ``U (H, H)``, ``b (H,)``;
+    padding as the LSTM)."""
+    F, H, seq = layer.n_in, layer.units, layer.return_sequences
+    members = (
+        _array(f"kW{i}", params["W"])
+        + _array(f"kU{i}", params["U"])
+        + _array(f"kB{i}", params["b"])
+    )
+    store = f"out[t * {H} + j] = h[j];" if seq else ""
+    pad = f"for (size_t j = 0; j < {H}; ++j) out[t * {H} + j] = 0.0;" if seq else ""
+    last = "" if seq else f"for (size_t j = 0; j < {H}; ++j) out[j] = h[j];"
+    function = f"""
+   // layer {i}: RNN (tanh), {F} inputs per step -> {H} states{", every step" if seq else ", last state"}
+   void Layer{i}(const double* in, size_t nSteps, double* out) const
+   {{
+      double h[{H}] = {{}}, z[{H}];
+      for (size_t t = 0; t < {T}; ++t) {{
+         if (t >= nSteps) {{ {pad} continue; }}
+         for (size_t j = 0; j < {H}; ++j) z[j] = kB{i}[j];
+         for (size_t k = 0; k < {F}; ++k) {{  // z = x_t W + h_(t-1) U + b
+            const double xk = in[t * {F} + k];
+            for (size_t j = 0; j < {H}; ++j) z[j] += xk * kW{i}[k * {H} + j];
+         }}
+         for (size_t k = 0; k < {H}; ++k) {{
+            const double hk = h[k];
+            for (size_t j = 0; j < {H}; ++j) z[j] += hk * kU{i}[k * {H} + j];
+         }}
+         for (size_t j = 0; j < {H}; ++j) {{
+            h[j] = std::tanh(z[j]);
+            {store}
+         }}
+      }}
+      {last}
+   }}
+"""
+    return LayerCode(members, function, T * H if seq else H, seq)
+
+
 def _emit_dense(i: int, layer, params: dict, T: int) -> LayerCode:
     """DENSE: ``out = f(in W + b)``, ``W (I, O)``."""
     n_in, n_out = layer.n_in, layer.units
@@ -143,6 +245,8 @@ def _emit_flatten(i: int, layer, params: dict, T: int) -> LayerCode | None:
 # Layer kind -> emitter(index, layer, params, time_steps) -> LayerCode (None: no code).
 EMITTERS: dict[str, Callable] = {
     "LSTM": _emit_lstm,
+    "GRU": _emit_gru,
+    "RNN": _emit_rnn,
     "DENSE": _emit_dense,
     "FLATTEN": _emit_flatten,
 }

@@ -149,6 +149,7 @@ class Model:
     class_names: list[str] = field(default_factory=list)  # Multiclass: name of class k (column k)
     target_names: list[str] = field(default_factory=list)  # Regression: name of target m
     target_transform: TargetTransform = field(default_factory=TargetTransform)
+    trained_with_mask: bool = False  # padded variable-length sequences (ONNX export needs lengths)
     # the compiled few-events path (see _event_path); rebuilt when params or transform change
     _event: tuple | None = field(default=None, init=False, repr=False, compare=False)
 

@@ -14,6 +14,7 @@ Layout (TMVA's ``MethodSetup`` schema, so TMVA users recognise it)::
         <Model Format="tmva_lstm" FormatVersion="1" ...>   everything needed to score
           <Options>canonical option string</Options>
           <Layer Name="lstm_0" Kind="LSTM" ...> <Array Name="W" Shape="30,40" DType="float32">base64</Array>
+          <Layer Name="gru_1" Kind="GRU" ResetGateAfter="0" ...> ...   (GRU, RNN: W, U, b)
           <Transform Kind="N"> <Array Name="offset" .../> </Transform>
           <TargetTransform Kind="N"> ... </TargetTransform>     regression with VarTransform=N
           <History .../>
@@ -143,16 +144,20 @@ def _checksum(attrs: Iterable[tuple[str, str]], arrays: Iterable[tuple[str, np.n
 
 def _arch_attrs(model: Model) -> list[tuple[str, str]]:
     net = model.network
-    return [
-        ("Format", FORMAT),
-        ("FormatVersion", str(FORMAT_VERSION)),
-        ("TimeSteps", str(net.time_steps)),
-        ("Features", str(net.features)),
-        ("NOutputs", str(net.n_outputs)),
-        ("Layout", net.to_layout()),
-        ("DType", np.dtype(model.dtype).name),
-        ("DataLayout", model.data_layout),
-    ] + _analysis_attrs(model)
+    return (
+        [
+            ("Format", FORMAT),
+            ("FormatVersion", str(FORMAT_VERSION)),
+            ("TimeSteps", str(net.time_steps)),
+            ("Features", str(net.features)),
+            ("NOutputs", str(net.n_outputs)),
+            ("Layout", net.to_layout()),
+            ("DType", np.dtype(model.dtype).name),
+            ("DataLayout", model.data_layout),
+        ]
+        + _analysis_attrs(model)
+        + ([("TrainedWithMask", "1")] if model.trained_with_mask else [])
+    )
 
 
 def _analysis_attrs(model: Model) -> list[tuple[str, str]]:
@@ -202,6 +207,8 @@ def model_to_element(model: Model, extra: ET.Element | None = None) -> ET.Elemen
             Activation=layer.activation,
             ReturnSequences=str(int(layer.return_sequences)),
         )
+        if layer.kind == "GRU":  # TMVA's <GRULayer> attribute name
+            el.set("ResetGateAfter", str(int(layer.reset_after)))
         for k, a in sorted(model.params.get(layer.name, {}).items()):
             el.append(array_to_element(k, a))
     tr = ET.SubElement(root, "Transform", Kind=model.transform.kind)
@@ -257,6 +264,7 @@ def model_from_element(root: ET.Element, source: str = "<model>") -> Model:
             units=_int(el, "Units", source),
             activation=el.get("Activation", "LINEAR"),
             return_sequences=el.get("ReturnSequences") == "1",
+            reset_after=el.get("ResetGateAfter") == "1",
         )
         layers.append(layer)
         arrays = {a.get("Name", ""): array_from_element(a, source) for a in el.findall("Array")}
@@ -308,8 +316,9 @@ def model_from_element(root: ET.Element, source: str = "<model>") -> Model:
                 float(e.get("Seconds", "nan")),
             )
     model = Model(
-        network, params, options, variables, transform, history, root.get("DataLayout", "")
-    )
+        network, params, options, variables, transform, history, root.get("DataLayout", ""),
+        trained_with_mask=root.get("TrainedWithMask") == "1",
+    )  # fmt: skip
     _read_analysis(model, root, source)
     if _checksum(_arch_attrs(model), _named_arrays(model)) != root.get("Checksum"):
         raise ModelFileError(

@@ -49,6 +49,7 @@ ARCHITECTURES = ("CPU", "STANDARD")
 VAR_TRANSFORMS = ("NONE", "N")  # N: TMVA's Normalise, linear map of each variable to [-1, 1]
 DATA_SOURCES = ("TMVA", "UPROOT")
 NON_FINITE = ("STOP", "DROP")
+RECURRENT = ("LSTM", "GRU", "RNN")  # MethodDL's recurrent layer types
 ACTIVATIONS = ("TANH", "RELU", "SIGMOID", "SYMMRELU", "SOFTSIGN", "GAUSS", "LINEAR", "IDENTITY")
 
 
@@ -215,10 +216,10 @@ def parse_validation_size(text: str, n_events: int) -> int:
 
 @dataclass(frozen=True)
 class LayerSpec:
-    """One layer of ``Layout``. ``kind`` is LSTM, FLATTEN or DENSE.
+    """One layer of ``Layout``. ``kind`` is LSTM, GRU, RNN, FLATTEN or DENSE.
 
-    LSTM: ``units`` = state size H, ``return_sequences``; ``input_size``/``time_steps`` as
-    written (0 = follow the input). DENSE: ``units`` (0 = the output size, 1 for two classes)
+    LSTM, GRU, RNN: ``units`` = state size H, ``return_sequences``; ``input_size``/``time_steps``
+    as written (0 = follow the input); GRU: ``reset_after`` (TMVA's ``resetGateAfter``). DENSE: ``units`` (0 = the output size, 1 for two classes)
     and ``activation``.
     """
 
@@ -228,13 +229,15 @@ class LayerSpec:
     return_sequences: bool = False
     input_size: int = 0
     time_steps: int = 0
+    reset_after: bool = False  # GRU only: TMVA's resetGateAfter (reset gate after the matmul)
 
     def to_string(self) -> str:
-        if self.kind == "LSTM":
-            return (
-                f"LSTM|{self.units}|{self.input_size}|{self.time_steps}|0|"
+        if self.kind in RECURRENT:
+            text = (
+                f"{self.kind}|{self.units}|{self.input_size}|{self.time_steps}|0|"
                 f"{int(self.return_sequences)}"
             )
+            return text + (f"|{int(self.reset_after)}" if self.kind == "GRU" else "")
         if self.kind == "FLATTEN":
             return "RESHAPE|FLAT"
         return f"DENSE|{self.units}|{self.activation}"
@@ -281,7 +284,8 @@ def parse_layout(text: str, n_inputs: int = 0) -> list[LayerSpec]:
     """Parse TMVA's ``Layout`` into layer specs.
 
     Layers are separated by ``,``, tokens by ``|``; the first token picks the layer:
-    ``LSTM|H|inputSize|timeSteps|rememberState|returnSequence`` (unspecified positions are 0),
+    ``LSTM|H|inputSize|timeSteps|rememberState|returnSequence`` (unspecified positions are 0;
+    ``RNN`` the same, ``GRU`` with a seventh field ``resetGateAfter``),
     ``RESHAPE|FLAT``, ``DENSE|width|activation`` (tokens in any order). As in TMVA, any other
     first token starts a DENSE layer, so a bare ``LINEAR`` is a linear output layer.
     ``n_inputs`` is the number of input variables, used for widths written with ``N``.
@@ -292,36 +296,16 @@ def parse_layout(text: str, n_inputs: int = 0) -> list[LayerSpec]:
             continue
         tokens = [t for t in raw_layer.split("|")]
         head = tokens[0].upper()
-        if head == "LSTM":
-            nums = []
-            for t in tokens[1:]:
-                try:
-                    nums.append(abs(int(t)))
-                except ValueError:
-                    raise OptionError(
-                        f"bad LSTM layer {raw_layer!r} in Layout; "
-                        "use LSTM|stateSize|inputSize|timeSteps|rememberState|returnSequence"
-                    ) from None
-            nums += [0] * (5 - len(nums))
-            units, input_size, time_steps, remember, return_seq = nums[:5]
-            if units <= 0:
-                raise OptionError(
-                    f"LSTM layer {raw_layer!r} in Layout needs a positive state size, e.g. LSTM|10"
-                )
-            if remember:
-                raise OptionError(
-                    f"LSTM layer {raw_layer!r}: rememberState=1 (state carried across batches) "
-                    "is not supported; set the fourth number to 0"
-                )
-            layers.append(LSTMSpec(units, bool(return_seq), input_size, time_steps))
+        if head in RECURRENT:
+            layers.append(_parse_recurrent(head, tokens, raw_layer))
         elif head == "RESHAPE":
             if "FLAT" not in (t.upper() for t in tokens[1:]):
                 raise OptionError(f"layer {raw_layer!r} in Layout: only RESHAPE|FLAT is supported")
             layers.append(LayerSpec("FLATTEN"))
-        elif head in ("RNN", "GRU", "CONV", "MAXPOOL", "BNORM"):
+        elif head in ("CONV", "MAXPOOL", "BNORM"):
             raise OptionError(
                 f"layer type {head} in Layout is not supported by PyLSTM; "
-                "use LSTM, RESHAPE|FLAT and DENSE layers"
+                "use LSTM, GRU, RNN, RESHAPE|FLAT and DENSE layers"
             )
         else:
             dense_tokens = tokens[1:] if head == "DENSE" else tokens
@@ -347,6 +331,49 @@ def parse_layout(text: str, n_inputs: int = 0) -> list[LayerSpec]:
             f"Layout {text!r} must end with a DENSE layer that gives the output, e.g. add ',LINEAR'"
         )
     return layers
+
+
+def _parse_recurrent(kind: str, tokens: list[str], raw_layer: str) -> LayerSpec:
+    """MethodDL's ``ParseRecurrentLayer``: ``TYPE|stateSize|inputSize|timeSteps|rememberState
+    |returnSequence|resetGateAfter``, positional, unspecified positions 0 (false)."""
+    fields = "stateSize|inputSize|timeSteps|rememberState|returnSequence|resetGateAfter"
+    nums = []
+    for t in tokens[1:]:
+        try:
+            nums.append(abs(int(t)))
+        except ValueError:
+            raise OptionError(
+                f"bad {kind} layer {raw_layer!r} in Layout; use {kind}|{fields}"
+            ) from None
+    if len(nums) > 6:
+        raise OptionError(
+            f"{kind} layer {raw_layer!r} in Layout has {len(nums)} numbers; at most 6: "
+            f"{kind}|{fields}"
+        )
+    if kind != "GRU" and len(nums) == 6 and nums[5]:
+        raise OptionError(
+            f"{kind} layer {raw_layer!r}: resetGateAfter (the sixth number) applies to GRU "
+            "layers only; set it to 0 or remove it"
+        )
+    nums += [0] * (6 - len(nums))
+    units, input_size, time_steps, remember, return_seq, reset_after = nums[:6]
+    if units <= 0:
+        raise OptionError(
+            f"{kind} layer {raw_layer!r} in Layout needs a positive state size, e.g. {kind}|10"
+        )
+    if remember:
+        raise OptionError(
+            f"{kind} layer {raw_layer!r}: rememberState=1 (state carried across batches) "
+            "is not supported; set the fourth number to 0"
+        )
+    return LayerSpec(
+        kind,
+        units=units,
+        return_sequences=bool(return_seq),
+        input_size=input_size,
+        time_steps=time_steps,
+        reset_after=bool(reset_after),
+    )
 
 
 def LSTMSpec(

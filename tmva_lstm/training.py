@@ -725,6 +725,7 @@ def _save_checkpoint(path: Path | None, model: Model, state: _State) -> None:
 
 
 def _run(model, state, events: _Events, checkpoint, progress, on_epoch) -> Model:
+    model.trained_with_mask = events.mask is not None  # the ONNX export needs to know
     # Overflow in a diverging run is detected by the finiteness checks below, not by warnings.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         return _loop(model, state, events, checkpoint, progress, on_epoch)

@@ -1,8 +1,10 @@
-"""A stack of layers: LSTM layers, flatten, dense layers and the output.
+"""A stack of layers: recurrent layers (LSTM, GRU, RNN), flatten, dense layers and the output.
 
 ``Network`` holds the resolved architecture (every size known) and no weights. Parameters
 and gradients are nested dicts ``{layer name: {param name: array}}`` with the same keys,
-e.g. ``{"lstm_0": {"W", "U", "b"}, "dense_2": {"W", "b"}}``.
+e.g. ``{"lstm_0": {"W", "U", "b"}, "gru_1": {"W", "U", "b"}, "dense_3": {"W", "b"}}``.
+Recurrent layers stack as MethodDL allows (``LSTM|8|0|0|0|1,GRU|6|0|0|0|1,RNN|4,LINEAR``):
+a recurrent layer takes a sequence, so every one before it returns sequences.
 
 Shapes: input ``x (N, T, F)`` with optional ``mask (N, T)``; output logits ``(N, K)``
 (``K = 1`` for two-class classification; the sigmoid is applied by the loss and at
@@ -17,10 +19,12 @@ from typing import Any
 import numpy as np
 
 from ..errors import OptionError
-from ..options import LayerSpec, parse_layout
+from ..options import RECURRENT, LayerSpec, parse_layout
 from .dense import dense_backward, dense_forward
+from .gru import gru_backward, gru_forward, init_gru_params
 from .init import init_matrix
 from .lstm import init_lstm_params, lstm_backward, lstm_forward
+from .rnn import init_rnn_params, rnn_backward, rnn_forward
 
 __all__ = ["Network", "Params", "flatten_params", "unflatten_params"]
 
@@ -29,14 +33,15 @@ Params = dict[str, dict[str, np.ndarray]]
 
 @dataclass(frozen=True)
 class Layer:
-    """A resolved layer: ``kind`` LSTM | FLATTEN | DENSE with its input and output sizes."""
+    """A resolved layer: ``kind`` LSTM | GRU | RNN | FLATTEN | DENSE with its sizes."""
 
     name: str
     kind: str
-    n_in: int  # features per step (LSTM) or inputs (DENSE); 0 for FLATTEN
-    units: int  # H (LSTM) or outputs (DENSE); 0 for FLATTEN
+    n_in: int  # features per step (recurrent) or inputs (DENSE); 0 for FLATTEN
+    units: int  # H (recurrent) or outputs (DENSE); 0 for FLATTEN
     activation: str = "LINEAR"
     return_sequences: bool = False
+    reset_after: bool = False  # GRU: TMVA's resetGateAfter (reset gate after the matmul)
 
 
 @dataclass(frozen=True)
@@ -62,30 +67,33 @@ class Network:
         layers: list[Layer] = []
         seq, width = True, features  # the current tensor: (N, T, width) if seq else (N, width)
         for i, spec in enumerate(specs):
-            if spec.kind == "LSTM":
+            if spec.kind in RECURRENT:
+                kind = spec.kind
                 if not seq:
                     raise OptionError(
-                        f"Layout: LSTM layer {i} receives a single vector; give the LSTM before it "
-                        "returnSequence=1 (LSTM|H|0|0|0|1)"
+                        f"Layout: {kind} layer {i} receives a single vector; give the recurrent "
+                        "layer before it returnSequence=1 (e.g. LSTM|H|0|0|0|1)"
                     )
                 if spec.input_size and spec.input_size != width:
                     raise OptionError(
-                        f"Layout: LSTM layer {i} declares input size {spec.input_size} but receives "
-                        f"{width} features per step (InputLayout={time_steps}|{features}); "
-                        f"write LSTM|{spec.units}|{width}|{time_steps}|... or 0 to follow the input"
+                        f"Layout: {kind} layer {i} declares input size {spec.input_size} but "
+                        f"receives {width} features per step (InputLayout={time_steps}|{features}"
+                        f"); write {kind}|{spec.units}|{width}|{time_steps}|... or 0 to follow "
+                        "the input"
                     )
                 if spec.time_steps and spec.time_steps != time_steps:
                     raise OptionError(
-                        f"Layout: LSTM layer {i} declares {spec.time_steps} time steps but the input "
-                        f"has {time_steps} (InputLayout={time_steps}|{features})"
+                        f"Layout: {kind} layer {i} declares {spec.time_steps} time steps but the "
+                        f"input has {time_steps} (InputLayout={time_steps}|{features})"
                     )
                 layers.append(
                     Layer(
-                        f"lstm_{i}",
-                        "LSTM",
+                        f"{kind.lower()}_{i}",
+                        kind,
                         width,
                         spec.units,
                         return_sequences=spec.return_sequences,
+                        reset_after=spec.reset_after and kind == "GRU",
                     )
                 )
                 seq, width = spec.return_sequences, spec.units
@@ -116,10 +124,12 @@ class Network:
         """The explicit TMVA ``Layout`` string of this network."""
         out = []
         for layer in self.layers:
-            if layer.kind == "LSTM":
-                out.append(
-                    f"LSTM|{layer.units}|{layer.n_in}|{self.time_steps}|0|{int(layer.return_sequences)}"
+            if layer.kind in RECURRENT:
+                text = (
+                    f"{layer.kind}|{layer.units}|{layer.n_in}|{self.time_steps}|0|"
+                    f"{int(layer.return_sequences)}"
                 )
+                out.append(text + (f"|{int(layer.reset_after)}" if layer.kind == "GRU" else ""))
             elif layer.kind == "FLATTEN":
                 out.append("RESHAPE|FLAT")
             else:
@@ -132,8 +142,8 @@ class Network:
         """Fresh parameters: weights by TMVA's ``init``, biases zero."""
         params: Params = {}
         for layer in self.layers:
-            if layer.kind == "LSTM":
-                params[layer.name] = init_lstm_params(layer.n_in, layer.units, rng, init, dtype)
+            if layer.kind in RECURRENT:
+                params[layer.name] = _INIT[layer.kind](layer.n_in, layer.units, rng, init, dtype)
             elif layer.kind == "DENSE":
                 W = init_matrix(
                     rng, layer.units, layer.n_in, init, dtype
@@ -147,9 +157,9 @@ class Network:
     def param_shapes(self) -> dict[str, dict[str, tuple[int, ...]]]:
         shapes: dict[str, dict[str, tuple[int, ...]]] = {}
         for layer in self.layers:
-            if layer.kind == "LSTM":
-                H, F = layer.units, layer.n_in
-                shapes[layer.name] = {"W": (F, 4 * H), "U": (H, 4 * H), "b": (4 * H,)}
+            if layer.kind in RECURRENT:
+                H, F, g = layer.units, layer.n_in, _GATES[layer.kind]
+                shapes[layer.name] = {"W": (F, g * H), "U": (H, g * H), "b": (g * H,)}
             elif layer.kind == "DENSE":
                 shapes[layer.name] = {"W": (layer.n_in, layer.units), "b": (layer.units,)}
         return shapes
@@ -170,6 +180,18 @@ class Network:
                 a, cache = lstm_forward(
                     a, params[layer.name], mask=mask, return_sequences=layer.return_sequences
                 )
+            elif layer.kind == "GRU":
+                a, cache = gru_forward(
+                    a,
+                    params[layer.name],
+                    mask=mask,
+                    return_sequences=layer.return_sequences,
+                    reset_after=layer.reset_after,
+                )
+            elif layer.kind == "RNN":
+                a, cache = rnn_forward(
+                    a, params[layer.name], mask=mask, return_sequences=layer.return_sequences
+                )
             elif layer.kind == "FLATTEN":
                 cache = a.shape
                 a = a.reshape(a.shape[0], -1)  # (N, T, H) -> (N, T*H), step-major
@@ -183,9 +205,9 @@ class Network:
         grads: Params = {}
         d = dout
         for layer, cache in zip(reversed(self.layers), reversed(caches), strict=True):
-            if layer.kind == "LSTM":
-                d, g = lstm_backward(d, cache)
-                grads[layer.name] = {k: g[k] for k in ("W", "U", "b")}
+            if layer.kind in RECURRENT:
+                d, g = _BACKWARD[layer.kind](d, cache)
+                grads[layer.name] = {k: g[k] for k in params[layer.name]}
             elif layer.kind == "FLATTEN":
                 d = d.reshape(cache)
             else:
@@ -217,6 +239,11 @@ class Network:
                 value += weight_decay * float((W * W).sum())
                 grads[layer.name] = 2 * weight_decay * W
         return value, grads
+
+
+_GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}  # weight blocks per recurrent layer type
+_INIT = {"LSTM": init_lstm_params, "GRU": init_gru_params, "RNN": init_rnn_params}
+_BACKWARD = {"LSTM": lstm_backward, "GRU": gru_backward, "RNN": rnn_backward}
 
 
 def flatten_params(params: Params) -> dict[str, np.ndarray]:
