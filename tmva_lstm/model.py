@@ -212,11 +212,12 @@ class Model:
         1e-6.
         """
         X = np.asarray(X)
-        if X.ndim in (2, 3) and len(X) <= SMALL_BATCH:
+        if X.ndim in (2, 3) and len(X) <= SMALL_BATCH and X.dtype.kind in "fiu":
             event = self._event_path()
-            if event is not None:
+            if event is not None:  # anything unusual goes to logits(), which says what is wrong
                 T, F = self.input_layout
-                if X.shape[1:] == (T, F) or (X.ndim == 2 and X.shape[1] == T * F):
+                fits = X.shape[1:] == (T, F) or (X.ndim == 2 and X.shape[1] == T * F)
+                if fits and (mask is None or np.shape(mask) == (len(X), T)):
                     return self._predict_events(event, X.reshape(len(X), T, F), mask)
         out = self.head.output(self.logits(X, mask, batch_size))
         if self.analysis_type == "REGRESSION":
@@ -232,10 +233,7 @@ class Model:
         if mask is None:
             use_mask, mask = False, _NO_MASK
         else:
-            mask = np.asarray(mask, dtype=bool)
-            if mask.shape != X.shape[:2]:
-                raise ValueError(f"mask must be (N, T) = {X.shape[:2]}, got {mask.shape}")
-            use_mask = True
+            use_mask, mask = True, np.asarray(mask, dtype=bool)
         out = np.empty(len(X), dtype=np.float64)
         x = X.astype(self.dtype, copy=False)
         kernel(x, mask, use_mask, prog, offset, scale, use_transform, width, out)
