@@ -92,7 +92,7 @@ def test_non_finite_input_scores_minus_999(case, kernel):
 
 def test_bad_shapes_still_raise(case):
     model, X, _ = case
-    with pytest.raises(ValueError, match=r"inputs must be \(N, 5, 3\)"):
+    with pytest.raises(ValueError, match=r"\(N, 5, 3\)"):
         model.predict(X[:1, :4])
     with pytest.raises(ValueError, match=r"mask must be \(N, T\)"):
         model.predict(X[:1], np.ones((1, 4), dtype=bool))

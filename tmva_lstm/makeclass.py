@@ -57,9 +57,9 @@ def _array(name: str, values: np.ndarray) -> str:
 
 _ACTIVATION_CPP = {
     "LINEAR": "v",
-    "TANH": "std::tanh(v)",
+    "TANH": "Tanh(v)",
     "RELU": "(v > 0 ? v : 0.0)",
-    "SIGMOID": "(0.5 + 0.5 * std::tanh(0.5 * v))",
+    "SIGMOID": "Sigmoid(v)",
     "SYMMRELU": "std::fabs(v)",
     "SOFTSIGN": "(v / (1.0 + std::fabs(v)))",
     "GAUSS": "std::exp(-v * v)",
@@ -96,9 +96,9 @@ def _emit_lstm(i: int, layer, params: dict, T: int) -> LayerCode:
          }}
          for (size_t j = 0; j < {H}; ++j) {{
             const double ig = Sigmoid(z[j]), fg = Sigmoid(z[{H} + j]);
-            const double gg = std::tanh(z[{2 * H} + j]), og = Sigmoid(z[{3 * H} + j]);
+            const double gg = Tanh(z[{2 * H} + j]), og = Sigmoid(z[{3 * H} + j]);
             c[j] = fg * c[j] + ig * gg;  // c_t = f c_(t-1) + i g
-            h[j] = og * std::tanh(c[j]);  // h_t = o tanh(c_t)
+            h[j] = og * Tanh(c[j]);  // h_t = o tanh(c_t)
             {store}
          }}
       }}
@@ -310,7 +310,9 @@ def class_specific(model, class_name: str) -> str:
    // the network: {net.to_layout()}; input {T} steps x {F} features (variable j*{F}+k: step j,
    // feature k); computed in double
    static constexpr size_t kSteps = {T}, kFeatures = {F}, kWidth = {width};
-   static double Sigmoid(double v) {{ return 0.5 + 0.5 * std::tanh(0.5 * v); }}
+   // through std::exp, a few times cheaper than std::tanh; absolute error below 1e-15
+   static double Sigmoid(double v) {{ return 1.0 / (1.0 + std::exp(-v)); }}
+   static double Tanh(double v) {{ return 1.0 - 2.0 / (1.0 + std::exp(2.0 * v)); }}
 {tr_members}{"".join(c.members for c in codes)}{"".join(c.function for c in codes)}
  public:
    // the response for an event whose first nSteps time steps are valid (the others are
@@ -549,8 +551,9 @@ def compiled_response(model) -> int:
 
     title = f"TmvaLstmResponse_{key}"
     names = ", ".join(f'"{_cpp_string(n)}"' for n in model.variable_names)
-    code = (
-        class_source(model, title=title)
+    code = (  # cling compiles declarations without optimisation unless asked
+        "#pragma cling optimize(2)\n"
+        + class_source(model, title=title)
         + f"""
 namespace tmva_lstm_response_{key} {{
 inline double Response(const std::vector<double>& values)

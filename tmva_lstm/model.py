@@ -215,9 +215,10 @@ class Model:
         X = np.asarray(X)
         if X.ndim in (2, 3) and len(X) <= SMALL_BATCH and X.dtype.kind in "biuf":
             event = self._event_path()
-            if event is not None:
+            if event is not None:  # anything unusual goes to logits(), which says what is wrong
                 T, F = self.input_layout
-                if X.shape[1:] == (T, F) or (X.ndim == 2 and X.shape[1] == T * F):
+                fits = X.shape[1:] == (T, F) or (X.ndim == 2 and X.shape[1] == T * F)
+                if fits and (mask is None or np.shape(mask) == (len(X), T)):
                     return self._predict_events(event, X.reshape(len(X), T, F), mask)
         out = self.head.output(self.logits(X, mask, batch_size))
         if self.analysis_type == "REGRESSION":
