@@ -25,7 +25,13 @@ pytestmark = pytest.mark.skipif(
 
 T, F = 3, 2
 NVAR = T * F
-OPTIONS = "!H:!V:Silent:InputLayout=3|2:Layout=LSTM|4,LINEAR:MaxEpochs=3:BatchSize=20:RandomSeed=1"
+# 20 epochs at LearningRate=1e-2: the standalone engine reaches a ROC integral of 0.915-0.926 on
+# such a sample (seeds 1-4; 0.917 is the best possible), 3 epochs at the default 1e-3 stay
+# below 0.5 (issue 10): 0.85 below is a floor that only a trained model passes.
+OPTIONS = (
+    "!H:!V:Silent:InputLayout=3|2:Layout=LSTM|4,LINEAR:MaxEpochs=20:BatchSize=20:"
+    "LearningRate=1e-2:RandomSeed=1"
+)
 
 
 def _types():
@@ -79,7 +85,7 @@ def test_factory_then_reader(sample, tmp_path, monkeypatch):
     factory.TrainAllMethods()
     factory.TestAllMethods()
     factory.EvaluateAllMethods()
-    assert factory.GetROCIntegral(loader, "LSTM") > 0.75
+    assert factory.GetROCIntegral(loader, "LSTM") > 0.85  # SplitMode=Block: class-ordered events
     output.Close()
 
     weight_file = Path("dataset/weights/TMVAClassification_LSTM.weights.xml")
