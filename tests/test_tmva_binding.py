@@ -27,13 +27,12 @@ import pytest
 
 ROOT = pytest.importorskip("ROOT", reason="the TMVA binding needs PyROOT (pip install ROOT)")
 
+from standin.declare import NO_PLUGINS, WITH_PLUGINS, declare_standin  # noqa: E402
+
 from tmva_lstm.errors import DependencyError, OptionError  # noqa: E402
 from tmva_lstm.options import MethodOptions  # noqa: E402
 from tmva_lstm.tmva import method as method_module  # noqa: E402
 
-STANDIN = Path(__file__).parent / "standin" / "tmva_standin.h"
-WITH_PLUGINS = "tmva_standin"  # "Plugins" holds kPlugins; base PyMethodBase
-NO_PLUGINS = "tmva_standin_noplugins"  # kPlugins free; base MethodBase
 T, F = 3, 2
 NVAR = T * F
 
@@ -127,16 +126,13 @@ def standin():
     """Declare both stand-in copies and the C++ driver; register PyLSTM with both."""
     from tmva_lstm.tmva import register
 
+    declare_standin()  # also registers "Plugins" -> kPlugins in tmva_standin, as libTMVA does
     declared = ROOT.gInterpreter.Declare(
-        f'#include "{STANDIN}"\n'
-        f"#define TMVA_STANDIN_NS {NO_PLUGINS}\n"
-        f'#include "{STANDIN}"\n'
-        "#undef TMVA_STANDIN_NS\n" + _DRIVER.format(ns=WITH_PLUGINS) + _DRIVER.format(ns=NO_PLUGINS)
+        _DRIVER.format(ns=WITH_PLUGINS) + _DRIVER.format(ns=NO_PLUGINS)
     )
-    assert declared, "the stand-in did not compile (messages above)"
-    ROOT.tmva_standin.detail.LoadLibraryTMVA()  # registers "Plugins" -> kPlugins, as libTMVA does
+    assert declared, "the stand-in driver did not compile (messages above)"
     return {
-        WITH_PLUGINS: (ROOT.tmva_standin, register(WITH_PLUGINS)),
+        WITH_PLUGINS: (ROOT.tmva_standin, register(WITH_PLUGINS, base="PyMethodBase")),
         NO_PLUGINS: (getattr(ROOT, NO_PLUGINS), register(NO_PLUGINS, base="MethodBase")),
     }
 
@@ -276,14 +272,34 @@ def test_public_api():
     assert sorted(api.__all__) == sorted(
         [
             "METHOD_NAME",
+            "PYMVA_DEPRECATED_SINCE",
             "Registration",
             "TmvaUnavailableError",
+            "default_base",
             "is_tmva_available",
             "pin_blas_threads",
             "register",
         ]
     )
     assert api.METHOD_NAME == "PyLSTM"
+
+
+def test_default_base_avoids_pymva_from_root_6_42():
+    """ROOT 6.42 (PR #23260) warns that PyMVA is deprecated whenever a PyMVA method is
+    constructed: PyLSTM needs nothing of PyMVA, so it derives from MethodBase there."""
+    from types import SimpleNamespace
+
+    from tmva_lstm.tmva import default_base
+
+    def root(version):
+        return SimpleNamespace(gROOT=SimpleNamespace(GetVersionInt=lambda: version))
+
+    with_pymva = SimpleNamespace(MethodBase=object(), PyMethodBase=object())
+    without_pymva = SimpleNamespace(MethodBase=object())
+    assert default_base(root(64006), with_pymva) == "PyMethodBase"
+    assert default_base(root(64200), with_pymva) == "MethodBase"
+    assert default_base(root(64400), without_pymva) == "MethodBase"
+    assert default_base(root(63000), without_pymva) == "MethodBase"
 
 
 # ---------------------------------------------------------------- the Factory flow
@@ -613,34 +629,40 @@ def test_reader_scores_one_event_in_cpp_and_makeclass_writes_the_network(
 
 
 # ---------------------------------------------------------------- the tutorial sample through the stand-in's DataLoader
+# Run in a fresh process each (tests/standin/factory_run.py): the Factory flow on 4000 events of
+# 300 variables, apart from the in-process objects of the tests above.
 
-SAMPLE = Path(__file__).resolve().parent.parent / "data" / "time_data_t10_d30.root"
+REPO = Path(__file__).resolve().parent.parent
+FACTORY_RUN = REPO / "tests" / "standin" / "factory_run.py"
 TUTORIAL_OPTIONS = (
     "!H:!V:InputLayout=10|30:Layout=LSTM|10|30|10|0|1,RESHAPE|FLAT,DENSE|64|TANH,LINEAR:"
     "MaxEpochs=15:RandomSeed=3"
 )
 
 
-def tutorial_loader(ns, name, split):
-    """The TMVA_RNN_Classification tutorial's DataLoader: 10 arrays of 30, 1600 + 1600 training."""
-    source = ROOT.TFile.Open(str(SAMPLE))
-    loader = ns.DataLoader(name)
-    for t in range(10):
-        loader.AddVariablesArray(f"vars_time{t}", 30)
-    loader.AddSignalTree(source.Get("sgn"), 1.0)
-    loader.AddBackgroundTree(source.Get("bkg"), 1.0)
-    loader.PrepareTrainingAndTestTree(
-        ROOT.TCut(""),
-        f"nTrain_Signal=1600:nTrain_Background=1600:SplitMode={split}:NormMode=NumEvents:!V",
-    )
-    _loaders.append((loader, source))
-    return loader
+def factory_run(work: Path, split: str, options: str, record: bool = False):
+    """Run the tutorial flow through the stand-in; (TestTree arrays, result.json, process)."""
+    import json
+    import subprocess
+    import sys
+
+    import uproot
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))  # fmt: skip
+    args = [sys.executable, "-W", "ignore", str(FACTORY_RUN), str(work), split, options]
+    proc = subprocess.run(args + (["--record"] if record else []), cwd=work, env=env,
+                          capture_output=True, text=True, timeout=900)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    with uproot.open(work / "out.root") as f:
+        tree = f["dataset/TestTree"]
+        test = {k: tree[k].array(library="np") for k in tree.keys()}
+    return test, json.loads((work / "result.json").read_text()), proc
 
 
 def _sample_arrays():
     import uproot
 
-    with uproot.open(SAMPLE) as f:
+    with uproot.open(REPO / "data" / "time_data_t10_d30.root") as f:
         return {
             name: np.stack(
                 [f[name][f"vars_time{t}"].array(library="np") for t in range(10)], axis=1
@@ -649,118 +671,39 @@ def _sample_arrays():
         }
 
 
-@pytest.mark.parametrize("split", ["Block", "Random", "Alternate"])
-def test_dataloader_delivers_events_as_datasetfactory(
-    standin, fake_engine, tmp_path, monkeypatch, split
-):
-    """Block: all signal, then all background (what real TMVA gave PyLSTM); Random: mixed;
-    Alternate: signal, background, signal, ... Every element of an AddVariablesArray array is a
-    variable, in the tree's order."""
-    monkeypatch.chdir(tmp_path)
-    ns, _ = standin[WITH_PLUGINS]
-    factory = ns.Factory("job")
-    loader = tutorial_loader(ns, f"order{split}", split)
-    factory.BookMethod(loader, ROOT.TString("PyLSTM"), ROOT.TString("LSTM"),
-                       ROOT.TString("!H:!V:InputLayout=10|30"))  # fmt: skip
-    factory.TrainAllMethods()
-    (call,) = fake_engine.calls
-    y, X = call["y"], call["X"].reshape(len(call["y"]), 300)
-    # Alternate fills training and test in turn: 1000 + 1000 of each class, not 1600 (as TMVA)
-    assert len(y) == (2000 if split == "Alternate" else 3200) and y.sum() == len(y) // 2
-    assert call["names"][:2] == ["vars_time0[0]", "vars_time0[1]"] and len(call["names"]) == 300
+@pytest.mark.parametrize("split", ["Block", "Random"])
+def test_factory_trains_on_the_tutorial_sample_with_either_split(tmp_path, split):
+    """Issue 10: with SplitMode=Block the method gets class-ordered events; the validation sample
+    must still hold both classes. Before the stratified split, Block gave a ROC integral of 0.49
+    (initial weights) against 0.83 with Random on real TMVA; 15 epochs reach 0.77-0.82.
+    The Reader matches the weight file's AddVariablesArray variables by expression, element by
+    element, and reproduces TestTree's scores; "vars_time0[0]" is refused, as TMVA does."""
+    from tmva_lstm.evaluate import roc_integral
+
+    test, result, proc = factory_run(tmp_path, split, TUTORIAL_OPTIONS, record=True)
+    # What PyLSTM's Train received: every element of an AddVariablesArray array is a variable,
+    # in the tree's order, named vars_time<t>[k]; under Block all signal, then all background
+    # (as real TMVA's DataSetFactory gives them), under Random mixed.
+    received = np.load(tmp_path / "received.npz")
+    y, X = received["y"], received["X"].reshape(len(received["y"]), 300)
+    assert list(received["names"][:2]) == ["vars_time0[0]", "vars_time0[1]"]
+    assert len(received["names"]) == 300 and len(y) == 3200 and y.sum() == 1600
     data = _sample_arrays()
     if split == "Block":
         assert (y[:1600] == 1).all() and (y[1600:] == 0).all()
-        np.testing.assert_array_equal(X[:1600], data["sgn"][:1600])  # in tree order
+        np.testing.assert_array_equal(X[:1600], data["sgn"][:1600])
         np.testing.assert_array_equal(X[1600:], data["bkg"][:1600])
-    elif split == "Alternate":
-        np.testing.assert_array_equal(y, np.tile([1, 0], 1000))
     else:
-        assert 0.4 < y[:1600].mean() < 0.6 and 0.4 < y[1600:].mean() < 0.6
-        rows = {r.tobytes() for r in X[y == 1]}
-        assert rows <= {r.tobytes() for r in data["sgn"]}  # events, not a mix of values
-
-
-def _factory_run(ns, work: Path, split: str):
-    """Book, train, test and evaluate PyLSTM on the tutorial sample; the TestTree as arrays."""
-    import uproot
-
-    output = ROOT.TFile.Open(str(work / "out.root"), "RECREATE")
-    factory = ns.Factory(ROOT.TString("TMVAClassification"), output, ROOT.TString("!V"))
-    loader = tutorial_loader(ns, f"tutorial{split}", split)
-    factory.BookMethod(loader, ROOT.TString("PyLSTM"), ROOT.TString("LSTM"),
-                       ROOT.TString(TUTORIAL_OPTIONS))  # fmt: skip
-    factory.TrainAllMethods()
-    factory.TestAllMethods()
-    factory.EvaluateAllMethods()
-    output.Close()
-    with uproot.open(work / "out.root") as f:
-        tree = f[f"tutorial{split}/TestTree"]
-        test = {k: tree[k].array(library="np") for k in tree.keys()}
-        test["vars_time0"] = (
-            np.stack(test["vars_time0"])
-            if test["vars_time0"].dtype == object
-            else test["vars_time0"]
-        )
-    weights = work / f"tutorial{split}/weights/TMVAClassification_LSTM.weights.xml"
-    return test, weights
-
-
-@pytest.fixture(scope="module")
-def block_run(standin, tmp_path_factory):
-    work = tmp_path_factory.mktemp("block")
-    old = os.getcwd()
-    os.chdir(work)
-    try:
-        return _factory_run(standin[WITH_PLUGINS][0], work, "Block")
-    finally:
-        os.chdir(old)
-
-
-@pytest.mark.parametrize("split", ["Block", "Random"])
-def test_factory_trains_on_the_tutorial_sample_with_either_split(
-    standin, block_run, tmp_path, monkeypatch, capfd, split
-):
-    """Issue 10: with SplitMode=Block the method gets class-ordered events; the validation sample
-    must still hold both classes. Before the stratified split, Block gave a ROC integral of 0.49
-    (initial weights) against 0.83 with Random on real TMVA; 15 epochs reach 0.77-0.82."""
-    from tmva_lstm.evaluate import roc_integral
-
-    if split == "Block":
-        test, _ = block_run
-    else:
-        monkeypatch.chdir(tmp_path)
-        test, _ = _factory_run(standin[WITH_PLUGINS][0], tmp_path, split)
-        assert "validation sample: 320 signal, 320 background events" in capfd.readouterr().out
+        assert 0.4 < y[:1600].mean() < 0.6
+        assert {r.tobytes() for r in X[y == 1]} <= {r.tobytes() for r in data["sgn"]}
+    assert "validation sample: 320 signal, 320 background events" in proc.stdout
     assert len(test["LSTM"]) == 800 and test["vars_time0"].shape == (800, 30)  # array leaves
     roc = roc_integral(test["LSTM"], (test["classID"] == 0).astype(int))
     assert roc > 0.72, f"SplitMode={split}: ROC integral {roc:.3f}"
-
-
-def test_reader_matches_addvariablesarray_weight_files(standin, block_run):
-    """The weight file gives each array element the array's expression and the internal name
-    name[k]; the Reader matches AddVariable("vars_time0", &v[k]) per element, in order, and
-    refuses AddVariable("vars_time0[0]") as TMVA does."""
-    ns, _ = standin[WITH_PLUGINS]
-    test, weights = block_run
-    variables = ET.parse(weights).getroot().find("Variables")
-    first = variables.findall("Variable")[31].attrib
-    assert (first["Expression"], first["Internal"], first["Title"]) == (
+    np.testing.assert_allclose(result["reader"], result["test_tree"], rtol=1e-5, atol=1e-6)
+    assert "name or order are wrong" in result["refusal"]
+    variables = ET.parse(tmp_path / "dataset/weights/TMVAClassification_LSTM.weights.xml")
+    element = variables.getroot().find("Variables").findall("Variable")[31].attrib
+    assert (element["Expression"], element["Internal"], element["Title"]) == (
         "vars_time1", "vars_time1[1]", "[1]"
     )  # fmt: skip
-    values = np.zeros(300, dtype=np.float32)
-    reader = ns.Reader(ROOT.TString("!Color:Silent"))
-    for t in range(10):
-        for k in range(30):
-            reader.AddVariable(ROOT.TString(f"vars_time{t}"), values[30 * t + k :])
-    reader.BookMVA(ROOT.TString("LSTM"), ROOT.TString(str(weights)))
-    X = np.concatenate([test[f"vars_time{t}"] for t in range(10)], axis=1)
-    for i in range(0, 800, 97):
-        values[:] = X[i]
-        assert reader.EvaluateMVA(ROOT.TString("LSTM")) == pytest.approx(test["LSTM"][i], rel=1e-5)
-    wrong = ns.Reader(ROOT.TString("!Color:Silent"))
-    for t in range(10):
-        for k in range(30):
-            wrong.AddVariable(ROOT.TString(f"vars_time{t}[{k}]"), values[30 * t + k :])
-    with pytest.raises(Exception, match=r"name or order are wrong"):
-        wrong.BookMVA(ROOT.TString("LSTM"), ROOT.TString(str(weights)))

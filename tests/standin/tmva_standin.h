@@ -1565,6 +1565,39 @@ public:
       }
    }
 
+   // STAND-IN: the weighted area under the ROC curve of the test sample (Mann-Whitney, ties
+   // counted half), not TMVA's ROCCurve integral (they differ by about 1/(2N)).
+   Double_t GetROCIntegral(DataLoader *loader, TString theMethodName, UInt_t iClass = 0,
+                           Types::ETreeType type = Types::kTesting)
+   {
+      (void)iClass;
+      MethodBase *m = GetMethod(theMethodName);
+      if (!m)
+         Log() << kFATAL << "Method not found: " << theMethodName << Endl;
+      const auto &all = type == Types::kTraining ? fTrainScores : fTestScores;
+      const std::vector<Double_t> &scores = all.at(theMethodName.Data());
+      const std::vector<Event *> &events = loader->GetDataSetInfo().GetDataSet()->GetEventCollection(type);
+      std::vector<std::pair<Double_t, size_t>> order;
+      for (size_t i = 0; i < scores.size(); ++i)
+         order.emplace_back(scores[i], i);
+      std::sort(order.begin(), order.end());
+      Double_t below = 0, total = 0, sumS = 0, sumB = 0;
+      for (size_t i = 0; i < order.size();) {
+         size_t j = i;
+         Double_t tieS = 0, tieB = 0;
+         for (; j < order.size() && order[j].first == order[i].first; ++j) {
+            const Event *ev = events.at(order[j].second);
+            (loader->GetDataSetInfo().IsSignal(ev) ? tieS : tieB) += ev->GetWeight();
+         }
+         total += tieS * (below + 0.5 * tieB);
+         below += tieB;
+         sumS += tieS;
+         sumB += tieB;
+         i = j;
+      }
+      return total / (sumS * sumB);
+   }
+
    MethodBase *GetMethod(const TString &methodTitle) const
    {
       for (MethodBase *m : fMethods)
