@@ -76,23 +76,22 @@ def main(argv=None) -> float:
         "NormMode=NumEvents:!V:!CalcCorrelations",
     )
 
-    # TString arguments: with plain str, PyROOT reports an error raised while booking as an
-    # overload mismatch ("could not convert argument 2") instead of our message.
-    factory.BookMethod(
-        loader, ROOT.TString("PyLSTM"), ROOT.TString("PyLSTM"),
-        ROOT.TString(PYLSTM_OPTIONS.format(epochs=args.epochs)),
-    )  # fmt: skip
+    # Every method booked by name, with TString arguments: with plain str, ROOT 6.40's cppyy can
+    # pick the TString overload through TString(char) (a crash in ClassifierFactory::Create), and
+    # reports an error raised while booking as "could not convert argument 2".
+    def book(method: str, title: str, options: str) -> None:
+        factory.BookMethod(loader, ROOT.TString(method), ROOT.TString(title), ROOT.TString(options))
+
+    book("PyLSTM", "PyLSTM", PYLSTM_OPTIONS.format(epochs=args.epochs))
     if not args.no_tmva_dl:
-        factory.BookMethod(
-            loader, ROOT.TMVA.Types.kDL, "TMVA_LSTM", TMVA_DL_OPTIONS.format(epochs=args.epochs)
-        )
+        book("DL", "TMVA_LSTM", TMVA_DL_OPTIONS.format(epochs=args.epochs))
     if not args.no_bdt:
-        factory.BookMethod(loader, ROOT.TMVA.Types.kBDT, "BDTG", BDT_OPTIONS)
+        book("BDT", "BDTG", BDT_OPTIONS)
 
     factory.TrainAllMethods()
     factory.TestAllMethods()
     factory.EvaluateAllMethods()
-    roc = factory.GetROCIntegral(loader, "PyLSTM")
+    roc = factory.GetROCIntegral(loader, ROOT.TString("PyLSTM"))
     canvas = factory.GetROCCurve(loader)
     canvas.Draw()
     canvas.SaveAs("TMVA_LSTM_ROC.png")

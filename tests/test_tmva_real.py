@@ -1,8 +1,10 @@
 """PyLSTM in a ROOT that has TMVA: Factory training, testing, evaluation, then TMVA::Reader.
 
-These tests need libTMVA. The PyPI ``ROOT`` wheel has none, so here they are skipped; run them
-with e.g. conda-forge's ``root``. The same flows are exercised against a C++ stand-in in
-test_tmva_binding.py; these tests are what checks the binding against TMVA itself.
+Each test runs twice: against ``TMVA`` (skipped, with the reason, where ROOT has no TMVA: the
+PyPI ``ROOT`` wheel has none; run them with e.g. conda-forge's ``root``) and against the
+cling-compiled stand-in (``tests/standin/``), which carries TMVA's signatures and its
+DataLoader split and mix rules. The stand-in runs check these tests' own code and our side of
+the binding; only the ``TMVA`` runs check the binding against TMVA itself.
 """
 
 from __future__ import annotations
@@ -15,21 +17,43 @@ import pytest
 
 ROOT = pytest.importorskip("ROOT", reason="needs PyROOT")
 
-from tmva_lstm.tmva import is_tmva_available, register  # noqa: E402
+from standin.declare import declare_standin  # noqa: E402
 
-pytestmark = pytest.mark.skipif(
-    not is_tmva_available(),
-    reason="this ROOT has no TMVA (the PyPI 'ROOT' wheel ships none); "
-    "run with a ROOT that has TMVA, e.g. `conda install -c conda-forge root`",
+from tmva_lstm.tmva import default_base, is_tmva_available, register  # noqa: E402
+
+NO_TMVA = (
+    "this ROOT has no TMVA (the PyPI 'ROOT' wheel ships none); "
+    "run with a ROOT that has TMVA, e.g. `conda install -c conda-forge root`"
 )
+
+
+@pytest.fixture(scope="module", params=["TMVA", "stand-in"])
+def tmva(request):
+    """The C++ namespace the tests run against: real TMVA, or the stand-in."""
+    if request.param == "TMVA":
+        if not is_tmva_available():
+            pytest.skip(NO_TMVA)
+        return ROOT.TMVA
+    return declare_standin().tmva_standin
+
+
+def _name(tmva) -> str:
+    return tmva.__cpp_name__
+
 
 T, F = 3, 2
 NVAR = T * F
-OPTIONS = "!H:!V:Silent:InputLayout=3|2:Layout=LSTM|4,LINEAR:MaxEpochs=3:BatchSize=20:RandomSeed=1"
+# 20 epochs at LearningRate=1e-2: the standalone engine reaches a ROC integral of 0.915-0.926 on
+# such a sample (seeds 1-4; 0.917 is the best possible), 3 epochs at the default 1e-3 stay
+# below 0.5 (issue 10): 0.85 below is a floor that only a trained model passes.
+OPTIONS = (
+    "!H:!V:Silent:InputLayout=3|2:Layout=LSTM|4,LINEAR:MaxEpochs=20:BatchSize=20:"
+    "LearningRate=1e-2:RandomSeed=1"
+)
 
 
-def _types():
-    types = ROOT.TMVA.Types
+def _types(tmva):
+    types = tmva.Types
     return types.Instance() if hasattr(types, "Instance") else types
 
 
@@ -46,26 +70,32 @@ def sample(tmp_path_factory):
     return path
 
 
-def test_register_maps_pylstm_in_tmva():
-    reg = register()
-    assert register() is reg
-    expected_base = "PyMethodBase" if hasattr(ROOT.TMVA, "PyMethodBase") else "MethodBase"
-    assert reg.base == expected_base
-    assert "PyLSTM" in [str(n) for n in ROOT.TMVA.ClassifierFactory.Instance().List()]
-    assert str(_types().GetMethodName(ROOT.TMVA.Types.EMVA(reg.method_type))) == "PyLSTM"
+def test_register_maps_pylstm_in_tmva(tmva):
+    reg = register(_name(tmva))
+    assert register(_name(tmva)) is reg
+    # PyMethodBase where PyMVA is built, up to ROOT 6.40; MethodBase from 6.42 (PyMVA warns).
+    # (The stand-in may have been registered with an explicit base by the binding tests.)
+    assert reg.base == default_base(ROOT, tmva) or _name(tmva) != "TMVA"
+    assert default_base(ROOT, tmva) == (
+        "PyMethodBase"
+        if hasattr(tmva, "PyMethodBase") and ROOT.gROOT.GetVersionInt() < 64200
+        else "MethodBase"
+    )
+    assert "PyLSTM" in [str(n) for n in tmva.ClassifierFactory.Instance().List()]
+    assert str(_types(tmva).GetMethodName(tmva.Types.EMVA(reg.method_type))) == "PyLSTM"
 
 
-def test_factory_then_reader(sample, tmp_path, monkeypatch):
+def test_factory_then_reader(tmva, sample, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    register()
+    register(_name(tmva))
     source = ROOT.TFile.Open(str(sample))
     output = ROOT.TFile.Open("TMVA_PyLSTM.root", "RECREATE")
-    factory = ROOT.TMVA.Factory(
+    factory = tmva.Factory(
         "TMVAClassification",
         output,
         "!V:Silent:Color=False:DrawProgressBar=False:AnalysisType=Classification",
     )
-    loader = ROOT.TMVA.DataLoader("dataset")
+    loader = tmva.DataLoader("dataset")
     for j in range(NVAR):
         loader.AddVariable(f"x{j}", "F")
     loader.AddSignalTree(source.Get("sgn"), 1.0)
@@ -79,7 +109,7 @@ def test_factory_then_reader(sample, tmp_path, monkeypatch):
     factory.TrainAllMethods()
     factory.TestAllMethods()
     factory.EvaluateAllMethods()
-    assert factory.GetROCIntegral(loader, "LSTM") > 0.75
+    assert factory.GetROCIntegral(loader, "LSTM") > 0.85  # SplitMode=Block: class-ordered events
     output.Close()
 
     weight_file = Path("dataset/weights/TMVAClassification_LSTM.weights.xml")
@@ -90,7 +120,7 @@ def test_factory_then_reader(sample, tmp_path, monkeypatch):
     test_tree = ROOT.RDataFrame("dataset/TestTree", "TMVA_PyLSTM.root").AsNumpy(
         [f"x{j}" for j in range(NVAR)] + ["LSTM"]
     )
-    reader = ROOT.TMVA.Reader("!Color:Silent")
+    reader = tmva.Reader("!Color:Silent")
     buffers = [array("f", [0.0]) for _ in range(NVAR)]
     for j, buffer in enumerate(buffers):
         reader.AddVariable(f"x{j}", buffer)
@@ -101,26 +131,25 @@ def test_factory_then_reader(sample, tmp_path, monkeypatch):
         assert reader.EvaluateMVA("LSTM") == pytest.approx(float(test_tree["LSTM"][i]), rel=1e-5)
 
 
-def test_booking_from_cpp(sample, tmp_path, monkeypatch):
+def test_booking_from_cpp(tmva, sample, tmp_path, monkeypatch):
     """A C++ caller (as in a macro) books PyLSTM by name once register() has run."""
     monkeypatch.chdir(tmp_path)
-    register()
+    ns = _name(tmva)
+    register(ns)
+    includes = '#include "TMVA/Factory.h"\n#include "TMVA/DataLoader.h"\n' if ns == "TMVA" else ""
     ROOT.gInterpreter.Declare(
-        """
-        #include "TMVA/Factory.h"
-        #include "TMVA/DataLoader.h"
-        TMVA::MethodBase *tmva_lstm_book_from_cpp(TMVA::Factory &f, TMVA::DataLoader &l, const char *opt)
-        { return f.BookMethod(&l, "PyLSTM", "FromCpp", opt); }
-        """
+        includes
+        + f"{ns}::MethodBase *tmva_lstm_book_from_cpp_{ns}({ns}::Factory &f, {ns}::DataLoader &l, "
+        'const char *opt) { return f.BookMethod(&l, "PyLSTM", "FromCpp", opt); }'
     )
     output = ROOT.TFile.Open("cpp.root", "RECREATE")
-    factory = ROOT.TMVA.Factory("Cpp", output, "!V:Silent:Color=False:AnalysisType=Classification")
-    loader = ROOT.TMVA.DataLoader("dataset")
+    factory = tmva.Factory("Cpp", output, "!V:Silent:Color=False:AnalysisType=Classification")
+    loader = tmva.DataLoader("dataset")
     source = ROOT.TFile.Open(str(sample))
     for j in range(NVAR):
         loader.AddVariable(f"x{j}", "F")
     loader.AddSignalTree(source.Get("sgn"), 1.0)
     loader.AddBackgroundTree(source.Get("bkg"), 1.0)
     loader.PrepareTrainingAndTestTree(ROOT.TCut(""), "SplitMode=Block:NormMode=NumEvents:!V")
-    method = ROOT.tmva_lstm_book_from_cpp(factory, loader, OPTIONS)
+    method = getattr(ROOT, f"tmva_lstm_book_from_cpp_{ns}")(factory, loader, OPTIONS)
     assert method and str(method.GetMethodTypeName()) == "PyLSTM"

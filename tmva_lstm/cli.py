@@ -56,6 +56,8 @@ EXAMPLES = {
             --output TMVAClassification_PyLSTM.class.C""",
     "demo": """\
         tmva-lstm demo --output-dir results""",
+    "root": """\
+        tmva-lstm root 'macros/TMVA_LSTM_Classification.C("data/time_data_t10_d30.root", 20)'""",
 }
 
 
@@ -174,6 +176,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", default="results", help="where outputs go (default: results)")
     p.add_argument("--data", help="sample file (default: data/time_data_t10_d30.root)")
     p.add_argument("--epochs", type=int, help="override MaxEpochs (the tutorial uses 20)")
+
+    p = _sub(subs, "root", "Run a C++ ROOT macro with PyLSTM registered in this process "
+             "(any ROOT with TMVA; no TPython needed). Exit status: the macro's.")  # fmt: skip
+    p.add_argument("macro", help="the macro and its arguments, quoted as for root: 'm.C(\"a\", 2)'")
+    p.add_argument("--declare", action="append", default=[], metavar="HEADER",
+                   help="C++ header to declare before registering (e.g. a TMVA stand-in, for tests)")  # fmt: skip
+    p.add_argument("--tmva-namespace", default="TMVA", help="C++ namespace of TMVA (default: TMVA)")
     return parser
 
 
@@ -239,6 +248,10 @@ def run(args: argparse.Namespace) -> int:
 
         model = Model.load(args.model)
         print(f"wrote {make_class(model, args.output, title=args.title, job=args.job)}")
+    elif args.command == "root":
+        from .tmva.launcher import run_macro
+
+        return run_macro(args.macro, namespace=args.tmva_namespace, declare=args.declare)
     return 0
 
 

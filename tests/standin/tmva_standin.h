@@ -21,10 +21,18 @@
 //      <MethodSetup Method="Type::Title"> with <Options>, <Variables>, <Weights>;
 //    * ClassifierFactory and the Types name map, including the "Plugins" -> kPlugins
 //      mapping that real TMVA registers at library load (MethodPlugins.cxx);
+//    * DataLoader (AddVariable, AddVariablesArray, AddSignalTree, AddBackgroundTree,
+//      PrepareTrainingAndTestTree) and DataSetFactory's split, normalisation and mixing rules
+//      (SplitMode/MixMode Random, Block, Alternate): under Block the method receives its
+//      training events class by class, as real TMVA was seen to do;
+//    * VariableInfo as TMVA writes it to <Variable> (an AddVariablesArray element carries the
+//      array's expression and the internal name "name[k]"), and the Reader's matching of its
+//      declared expressions against the weight file's, in order;
 //    * Factory::BookMethod / TrainAllMethods (write weights, delete, re-create from the
-//      weight file) / TestAllMethods, and Reader::BookMVA / EvaluateMVA.
+//      weight file) / TestAllMethods / EvaluateAllMethods (writes only TestTree and TrainTree,
+//      with one array leaf per AddVariablesArray array), and Reader::BookMVA / EvaluateMVA.
 //  Not modelled: variable transformations (GetEvent returns the untransformed event),
-//  MVA PDFs, ROOT output files, ranking, boosting, categories, multiclass, regression.
+//  MVA PDFs, evaluation histograms, ranking, boosting, categories, multiclass, regression.
 //  kFATAL throws std::runtime_error("FATAL: ...") (real TMVA throws after printing).
 //
 //  The namespace is TMVA_STANDIN_NS (default tmva_standin). There is deliberately no include
@@ -52,11 +60,16 @@
 #include <vector>
 
 #include "Rtypes.h"
+#include "TCut.h"
+#include "TDirectory.h"
+#include "TFile.h"
+#include "TMath.h"
+#include "TRandom3.h"
 #include "TString.h"
 #include "TSystem.h"
+#include "TTree.h"
+#include "TTreeFormula.h"
 #include "TXMLEngine.h"
-
-class TFile;
 
 namespace TMVA_STANDIN_NS {
 
@@ -170,6 +183,7 @@ public:
    {
    }
    Double_t GetWeight() const { return fWeight * fBoostWeight; }
+   void SetWeight(Double_t w) { fWeight = w; }
    UInt_t GetClass() const { return fClass; }
    UInt_t GetNVariables() const { return fValues.size(); }
    Float_t GetValue(UInt_t ivar) const { return fValues.at(ivar); }
@@ -194,6 +208,15 @@ public:
             delete ev;
    }
    void AddEvent(Event *ev, Types::ETreeType type) { fCollections.at(TreeIndex(type)).push_back(ev); }
+   // STAND-IN only: drop all events (the stand-in's DataSetFactory refills the data set).
+   void StandinClear()
+   {
+      for (auto &collection : fCollections) {
+         for (Event *ev : collection)
+            delete ev;
+         collection.clear();
+      }
+   }
 
    Long64_t GetNEvents(Types::ETreeType type = Types::kMaxTreeType) const { return GetEventCollection(type).size(); }
    Long64_t GetNTrainingEvents() const { return GetNEvents(Types::kTraining); }
@@ -252,16 +275,71 @@ private:
 };
 
 // ---------------------------------------------------------------- VariableInfo.h / ClassInfo.h
+// As TMVA's VariableInfo: the expression (what the Reader matches), the internal name (unique;
+// "name[k]" for the elements of DataLoader::AddVariablesArray), label, title, unit, type, range,
+// the array bit, and the external link the Reader reads values from.
 class VariableInfo {
 public:
-   explicit VariableInfo(const TString &expression = "") : fExpression(expression) {}
+   explicit VariableInfo(const TString &expression = "", const TString &title = "", const TString &unit = "",
+                         char varType = 'F', void *external = nullptr, Double_t min = 0, Double_t max = 0)
+      : fExpression(expression), fInternalName(expression), fLabel(expression),
+        fTitle(title == "" ? expression : title), fUnit(unit), fVarType(varType), fXmin(min), fXmax(max),
+        fExternalData(external)
+   {
+   }
    const TString &GetExpression() const { return fExpression; }
-   const TString &GetInternalName() const { return fExpression; }
-   const TString &GetLabel() const { return fExpression; }
-   const char *GetTitle() const { return fExpression.Data(); }
+   const TString &GetInternalName() const { return fInternalName; }
+   const TString &GetLabel() const { return fLabel; }
+   const TString &GetTitle() const { return fTitle; }
+   const TString &GetUnit() const { return fUnit; }
+   char GetVarType() const { return fVarType; }
+   Double_t GetMin() const { return fXmin; }
+   Double_t GetMax() const { return fXmax; }
+   void SetInternalName(const char *name) { fInternalName = name; }
+   void SetMin(Double_t v) { fXmin = v; }
+   void SetMax(Double_t v) { fXmax = v; }
+   void *GetExternalLink() const { return fExternalData; }
+   void SetExternalLink(void *p) { fExternalData = p; }
+   // TMVA sets the bit DataSetInfo::kIsArrayVariable on its TObject base; a flag here.
+   Bool_t IsFromArray() const { return fIsArray; }
+   void SetFromArray(Bool_t v) { fIsArray = v; }
+
+   // VariableInfo::AddToXML / ReadFromXML: the attributes of <Variable>.
+   void AddToXML(void *varnode) const
+   {
+      TXMLEngine xml;
+      xml.NewAttr(varnode, nullptr, "Expression", fExpression.Data());
+      xml.NewAttr(varnode, nullptr, "Label", fLabel.Data());
+      xml.NewAttr(varnode, nullptr, "Title", fTitle.Data());
+      xml.NewAttr(varnode, nullptr, "Unit", fUnit.Data());
+      xml.NewAttr(varnode, nullptr, "Internal", fInternalName.Data());
+      xml.NewAttr(varnode, nullptr, "Type", TString(fVarType).Data());
+      xml.NewAttr(varnode, nullptr, "Min", TString::Format("%.9e", fXmin).Data());
+      xml.NewAttr(varnode, nullptr, "Max", TString::Format("%.9e", fXmax).Data());
+   }
+   void ReadFromXML(void *varnode)
+   {
+      TXMLEngine xml;
+      auto attr = [&xml, varnode](const char *name) {
+         const char *v = xml.GetAttr(varnode, name);
+         return TString(v ? v : "");
+      };
+      fExpression = attr("Expression");
+      fLabel = attr("Label");
+      fTitle = attr("Title");
+      fUnit = attr("Unit");
+      fInternalName = attr("Internal");
+      fVarType = attr("Type").Length() ? attr("Type")[0] : 'F';
+      fXmin = attr("Min").Atof();
+      fXmax = attr("Max").Atof();
+   }
 
 private:
-   TString fExpression;
+   TString fExpression, fInternalName, fLabel, fTitle, fUnit;
+   char fVarType = 'F';
+   Double_t fXmin = 0, fXmax = 0;
+   void *fExternalData = nullptr;
+   Bool_t fIsArray = kFALSE;
 };
 
 class ClassInfo {
@@ -292,11 +370,40 @@ public:
       }
       return fDataSet.get();
    }
-   VariableInfo &AddVariable(const TString &expression)
+   VariableInfo &AddVariable(const TString &expression, const TString &title = "", const TString &unit = "",
+                             Double_t min = 0, Double_t max = 0, char varType = 'F', Bool_t normalized = kTRUE,
+                             void *external = nullptr)
    {
-      fVariables.emplace_back(expression);
+      (void)normalized;
+      TString regexpr = expression; // remove possible blanks
+      regexpr.ReplaceAll(" ", "");
+      fVariables.emplace_back(regexpr, title, unit, varType, external, min, max);
       return fVariables.back();
    }
+   // As TMVA: `size` variables that all carry the array's expression; the internal name of element
+   // k is "expression[k]", its title "[k]" (title + "[k]").
+   void AddVariablesArray(const TString &expression, Int_t size, const TString &title = "", const TString &unit = "",
+                          Double_t min = 0, Double_t max = 0, char varType = 'F', Bool_t normalized = kTRUE,
+                          void *external = nullptr)
+   {
+      (void)normalized;
+      TString regexpr = expression;
+      regexpr.ReplaceAll(" ", "");
+      for (Int_t i = 0; i < size; ++i) {
+         fVariables.emplace_back(regexpr, title + TString::Format("[%d]", i), unit, varType, external, min, max);
+         fVariables.back().SetFromArray(kTRUE);
+         fVariables.back().SetInternalName((fVariables.back().GetInternalName() + TString::Format("[%d]", i)).Data());
+      }
+      fVarArrays[regexpr] = size;
+   }
+   Bool_t IsVariableFromArray(Int_t i) const { return GetVariableInfo(i).IsFromArray(); }
+   Int_t GetVarArraySize(const TString &expression) const
+   {
+      auto it = fVarArrays.find(expression);
+      return it == fVarArrays.end() ? -1 : it->second;
+   }
+   std::vector<VariableInfo> &GetVariableInfos() { return fVariables; }
+   const std::vector<VariableInfo> &GetVariableInfos() const { return fVariables; }
    ClassInfo *AddClass(const TString &className)
    {
       if (ClassInfo *known = GetClassInfo(className))
@@ -335,6 +442,7 @@ public:
 private:
    TString fName;
    std::vector<VariableInfo> fVariables;
+   std::map<TString, Int_t> fVarArrays;
    std::vector<std::unique_ptr<ClassInfo>> fClasses;
    UInt_t fSignalClass = 0;
    mutable std::unique_ptr<DataSet> fDataSet;
@@ -346,10 +454,51 @@ public:
    explicit DataLoader(const TString &name = "default") : fName(name), fDataSetInfo(name) {}
    const char *GetName() const { return fName.Data(); }
    DataSetInfo &GetDataSetInfo() { return fDataSetInfo; }
+   DataSetInfo &DefaultDataSetInfo() { return fDataSetInfo; }
+
+   void AddVariable(const TString &expression, const TString &title, const TString &unit, char type = 'F',
+                    Double_t min = 0, Double_t max = 0)
+   {
+      fDataSetInfo.AddVariable(expression, title, unit, min, max, type);
+   }
+   void AddVariable(const TString &expression, char type = 'F', Double_t min = 0, Double_t max = 0)
+   {
+      fDataSetInfo.AddVariable(expression, "", "", min, max, type);
+   }
+   void AddVariablesArray(const TString &expression, int size, char type = 'F', Double_t min = 0, Double_t max = 0)
+   {
+      fDataSetInfo.AddVariablesArray(expression, size, "", "", min, max, type);
+   }
+   // The class is registered when its first tree is added: Signal is class 0 when added first.
+   void AddTree(TTree *tree, const TString &className, Double_t weight = 1.0, const TCut &cut = "",
+                Types::ETreeType tt = Types::kMaxTreeType)
+   {
+      (void)cut;
+      fDataSetInfo.AddClass(className);
+      fTrees.push_back({tree, className, weight, tt});
+   }
+   void AddSignalTree(TTree *signal, Double_t weight = 1.0, Types::ETreeType treetype = Types::kMaxTreeType)
+   {
+      AddTree(signal, "Signal", weight, "", treetype);
+   }
+   void AddBackgroundTree(TTree *background, Double_t weight = 1.0, Types::ETreeType treetype = Types::kMaxTreeType)
+   {
+      AddTree(background, "Background", weight, "", treetype);
+   }
+   // Builds the training and test samples as TMVA's DataSetFactory does (below).
+   void PrepareTrainingAndTestTree(const TCut &cut, const TString &splitOpt);
+
+   struct InputTree {
+      TTree *tree;
+      TString className;
+      Double_t weight;
+      Types::ETreeType type;
+   };
 
 private:
    TString fName;
    DataSetInfo fDataSetInfo;
+   std::vector<InputTree> fTrees;
 };
 
 // ---------------------------------------------------------------- Option.h / Configurable.h
@@ -604,6 +753,269 @@ inline void Configurable::ReadOptionsFromXML(void *node)
       const char *content = xml.GetNodeContent(opt);
       fOptions += TString(xml.GetAttr(opt, "name")) + "=" + (content ? content : "");
    }
+}
+
+// ---------------------------------------------------------------- DataSetFactory.cxx (the split and mix rules)
+// What TMVA's DataSetFactory does between the input trees and the method's training sample,
+// as far as PyLSTM sees it (BuildEventVector, MixEvents, RenormEvents, InitOptions):
+//  * events are read class by class, in the order the classes were added, tree by tree, entry
+//    by entry; the variables of an AddVariablesArray array are the elements of that branch;
+//  * split: per class, nTrain_<class> / nTest_<class> events (0: half of the rest each);
+//    SplitMode=Random shuffles each class's events (TRandom3(SplitSeed), std::random_shuffle's
+//    swap rule) before taking them, Block takes them in order, Alternate alternates;
+//  * NormMode (NumEvents, EqualNumEvents, None) rescales the training weights per class;
+//  * mix: MixMode (default SameAsSplitMode) Block concatenates the classes (all events of class
+//    0, then class 1: the method receives its training events class by class), Alternate
+//    interleaves them, Random shuffles the concatenated samples.
+// Not modelled: weight expressions, per-class cuts, TrainTestSplit_<class>, ScaleWithPreselEff.
+namespace detail {
+// std::random_shuffle(first, last, TMVA::RandomGenerator<TRandom3>(seed)), as in MixEvents.
+template <class It>
+void RandomShuffle(It first, It last, TRandom3 &rndm)
+{
+   if (first == last)
+      return;
+   for (It i = first + 1; i != last; ++i)
+      std::iter_swap(i, first + rndm.Integer(UInt_t((i - first) + 1)));
+}
+} // namespace detail
+
+inline void DataLoader::PrepareTrainingAndTestTree(const TCut &cut, const TString &splitOpt)
+{
+   DataSetInfo &dsi = fDataSetInfo;
+   MsgLogger log("DataSetFactory");
+   const UInt_t nclasses = dsi.GetNClasses(), nvars = dsi.GetNVariables();
+
+   // ---- InitOptions
+   TString splitMode = "Random", mixMode = "SameAsSplitMode", normMode = "EqualNumEvents", verboseLevel = "Info";
+   UInt_t splitSeed = 100;
+   Bool_t verbose = kFALSE, correlations = kTRUE, calcCorrelations = kTRUE, scaleWithPreselEff = kFALSE;
+   std::vector<Int_t> nTrain(nclasses, 0), nTest(nclasses, 0);
+   std::vector<Double_t> trainTestSplit(nclasses, 0);
+   {
+      Configurable splitSpecs(splitOpt);
+      splitSpecs.SetConfigName("DataSetFactory");
+      splitSpecs.DeclareOptionRef(splitMode, "SplitMode");
+      splitSpecs.DeclareOptionRef(mixMode, "MixMode");
+      splitSpecs.DeclareOptionRef(splitSeed, "SplitSeed");
+      splitSpecs.DeclareOptionRef(normMode, "NormMode");
+      splitSpecs.DeclareOptionRef(scaleWithPreselEff, "ScaleWithPreselEff");
+      for (UInt_t cl = 0; cl < nclasses; ++cl) {
+         const TString name = dsi.GetClassInfo(cl)->GetName();
+         splitSpecs.DeclareOptionRef(nTrain[cl], "nTrain_" + name);
+         splitSpecs.DeclareOptionRef(nTest[cl], "nTest_" + name);
+         splitSpecs.DeclareOptionRef(trainTestSplit[cl], "TrainTestSplit_" + name);
+      }
+      splitSpecs.DeclareOptionRef(verbose, "V");
+      splitSpecs.DeclareOptionRef(verboseLevel, "VerboseLevel");
+      splitSpecs.DeclareOptionRef(correlations, "Correlations");
+      splitSpecs.DeclareOptionRef(calcCorrelations, "CalcCorrelations");
+      splitSpecs.ParseOptions();
+      splitSpecs.CheckForUnusedOptions();
+   }
+   splitMode.ToUpper();
+   mixMode.ToUpper();
+   normMode.ToUpper();
+   if (mixMode == "SAMEASSPLITMODE")
+      mixMode = splitMode;
+
+   // ---- BuildEventVector: [tree type: 0 training, 1 testing, 2 undefined][class]
+   std::vector<std::vector<std::vector<Event *>>> events(3, std::vector<std::vector<Event *>>(nclasses));
+   std::vector<Int_t> element(nvars, 0); // index within its array (AddVariablesArray), else 0
+   for (UInt_t i = 1; i < nvars; ++i)
+      if (dsi.IsVariableFromArray(i) && dsi.IsVariableFromArray(i - 1) &&
+          dsi.GetVariableInfo(i).GetExpression() == dsi.GetVariableInfo(i - 1).GetExpression())
+         element[i] = element[i - 1] + 1;
+   for (UInt_t cl = 0; cl < nclasses; ++cl) {
+      for (const InputTree &input : fTrees) {
+         if (input.className != dsi.GetClassInfo(cl)->GetName())
+            continue;
+         TTree *tree = input.tree;
+         std::map<TString, std::unique_ptr<TTreeFormula>> formulas;
+         for (UInt_t i = 0; i < nvars; ++i) {
+            const TString expr = dsi.GetVariableInfo(i).GetExpression();
+            if (!formulas.count(expr)) {
+               formulas[expr].reset(new TTreeFormula("Formula" + expr, expr, tree));
+               if (formulas[expr]->GetNdim() <= 0)
+                  log << kFATAL << "Expression " << expr << " could not be resolved to a valid formula. " << Endl;
+            }
+         }
+         std::unique_ptr<TTreeFormula> cutFormula;
+         if (TString(cut.GetTitle()) != "")
+            cutFormula.reset(new TTreeFormula("CutClass", cut.GetTitle(), tree));
+         const Int_t type = input.type == Types::kTraining ? 0 : input.type == Types::kTesting ? 1 : 2;
+         for (Long64_t entry = 0; entry < tree->GetEntries(); ++entry) {
+            tree->LoadTree(entry);
+            tree->GetEntry(entry);
+            if (cutFormula && cutFormula->EvalInstance(0) < 0.5)
+               continue;
+            std::vector<Float_t> values(nvars);
+            for (UInt_t i = 0; i < nvars; ++i) {
+               TTreeFormula &f = *formulas[dsi.GetVariableInfo(i).GetExpression()];
+               f.GetNdata();
+               values[i] = f.EvalInstance(element[i]);
+               if (!TMath::Finite(values[i]))
+                  log << kFATAL << "How am I supposed to train a NaN or +-inf?!" << Endl;
+            }
+            events[type][cl].push_back(new Event(values, cl, input.weight));
+         }
+      }
+   }
+
+   // ---- MixEvents: split
+   TRandom3 rndm(splitSeed);
+   if (splitMode.Contains("RANDOM"))
+      for (UInt_t cl = 0; cl < nclasses; ++cl)
+         detail::RandomShuffle(events[2][cl].begin(), events[2][cl].end(), rndm);
+   for (UInt_t cl = 0; cl < nclasses; ++cl) {
+      std::vector<Event *> &training = events[0][cl], &testing = events[1][cl], &undefined = events[2][cl];
+      const Int_t availableTraining = training.size(), availableTesting = testing.size(),
+                  availableUndefined = undefined.size();
+      Int_t requestedTraining = nTrain[cl], requestedTesting = nTest[cl];
+      const Int_t allAvailable = availableUndefined + availableTraining + availableTesting;
+      Int_t useForTraining = 0, useForTesting = 0;
+      if (requestedTraining == 0 && requestedTesting == 0) { // case C: balance training and testing
+         if (availableUndefined >= TMath::Abs(availableTraining - availableTesting)) {
+            useForTraining = useForTesting = allAvailable / 2;
+         } else {
+            useForTraining = availableTraining;
+            useForTesting = availableTesting;
+            if (availableTraining < availableTesting)
+               useForTraining += availableUndefined;
+            else
+               useForTesting += availableUndefined;
+         }
+         requestedTraining = useForTraining;
+         requestedTesting = useForTesting;
+      } else if (requestedTesting == 0) { // case B
+         useForTraining = TMath::Max(requestedTraining, availableTraining);
+         if (allAvailable < useForTraining)
+            log << kFATAL << "Dataset[" << dsi.GetName() << "] : More events requested for training ("
+                << requestedTraining << ") than available (" << allAvailable << ")!" << Endl;
+         useForTesting = allAvailable - useForTraining;
+         requestedTesting = useForTesting;
+      } else if (requestedTraining == 0) { // case B
+         useForTesting = TMath::Max(requestedTesting, availableTesting);
+         if (allAvailable < useForTesting)
+            log << kFATAL << "Dataset[" << dsi.GetName() << "] : More events requested for testing ("
+                << requestedTesting << ") than available (" << allAvailable << ")!" << Endl;
+         useForTraining = allAvailable - useForTesting;
+         requestedTraining = useForTraining;
+      } else { // case A
+         const Int_t stillNeedForTraining = TMath::Max(requestedTraining - availableTraining, 0);
+         const Int_t stillNeedForTesting = TMath::Max(requestedTesting - availableTesting, 0);
+         Int_t nFree = availableUndefined - stillNeedForTraining - stillNeedForTesting;
+         if (nFree < 0)
+            nFree = 0;
+         useForTraining = TMath::Max(requestedTraining, availableTraining) + nFree / 2;
+         useForTesting = allAvailable - useForTraining;
+      }
+      if (splitMode == "ALTERNATE") {
+         Int_t nTraining = availableTraining;
+         for (auto it = undefined.begin(); it != undefined.end();) {
+            ++nTraining;
+            if (nTraining <= requestedTraining)
+               training.push_back(*it++);
+            if (it != undefined.end())
+               testing.push_back(*it++);
+         }
+      } else {
+         if (availableUndefined < (useForTraining - availableTraining) ||
+             availableUndefined < (useForTesting - availableTesting) ||
+             availableUndefined < (useForTraining + useForTesting - availableTraining - availableTesting))
+            log << kFATAL << "Dataset[" << dsi.GetName() << "] : More events requested than available!" << Endl;
+         if (useForTraining > availableTraining) {
+            training.insert(training.end(), undefined.begin(), undefined.begin() + useForTraining - availableTraining);
+            undefined.erase(undefined.begin(), undefined.begin() + useForTraining - availableTraining);
+         }
+         if (useForTesting > availableTesting)
+            testing.insert(testing.end(), undefined.begin(), undefined.begin() + useForTesting - availableTesting);
+      }
+      // the undefined events not taken are dropped
+      for (Event *ev : undefined)
+         if (std::find(training.begin(), training.end(), ev) == training.end() &&
+             std::find(testing.begin(), testing.end(), ev) == testing.end())
+            delete ev;
+      undefined.clear();
+      // shorten to the requested sizes: random events (Random) or from the end
+      for (auto *sample : {&training, &testing}) {
+         const UInt_t requested = sample == &training ? requestedTraining : requestedTesting;
+         if (sample->size() < requested && !splitMode.Contains("RANDOM"))
+            log << kWARNING << "Dataset[" << dsi.GetName() << "] : DataSetFactory/requested number of "
+                << (sample == &training ? "training" : "testing") << " samples larger than size of eventVector"
+                << (sample == &training ? "Training" : "Testing") << "." << Endl;
+         if (sample->size() <= requested)
+            continue;
+         if (splitMode.Contains("RANDOM")) {
+            std::vector<UInt_t> indices(sample->size());
+            for (UInt_t i = 0; i < indices.size(); ++i)
+               indices[i] = i;
+            detail::RandomShuffle(indices.begin(), indices.end(), rndm);
+            indices.erase(indices.begin() + (sample->size() - requested), indices.end());
+            for (UInt_t i : indices) {
+               delete sample->at(i);
+               sample->at(i) = nullptr;
+            }
+            sample->erase(std::remove(sample->begin(), sample->end(), nullptr), sample->end());
+         } else {
+            for (auto it = sample->begin() + requested; it != sample->end(); ++it)
+               delete *it;
+            sample->erase(sample->begin() + requested, sample->end());
+         }
+      }
+   }
+
+   // ---- RenormEvents (training events only)
+   if (normMode != "NONE") {
+      if (normMode != "NUMEVENTS" && normMode != "EQUALNUMEVENTS")
+         log << kFATAL << "<PrepareForTrainingAndTesting> Unknown NormMode: " << normMode << Endl;
+      for (UInt_t cl = 0; cl < nclasses; ++cl) {
+         Double_t sum = 0;
+         for (const Event *ev : events[0][cl])
+            sum += ev->GetWeight();
+         const Double_t n = normMode == "NUMEVENTS" ? events[0][cl].size() : events[0][0].size();
+         for (Event *ev : events[0][cl])
+            ev->SetWeight(ev->GetWeight() * n / sum);
+      }
+   }
+
+   // ---- MixEvents: mix
+   std::vector<Event *> trainingEvents, testingEvents;
+   for (Int_t type = 0; type < 2; ++type) {
+      std::vector<Event *> &out = type == 0 ? trainingEvents : testingEvents;
+      if (mixMode == "ALTERNATE") {
+         out.insert(out.end(), events[type][0].begin(), events[type][0].end());
+         for (UInt_t cl = 1; cl < nclasses; ++cl) {
+            Long64_t target = -1; // one before begin
+            for (auto it = events[type][cl].begin(); it != events[type][cl].end(); ++it) {
+               if (Long64_t(out.size()) - target < Long64_t(cl + 1)) {
+                  out.insert(out.end(), it, events[type][cl].end());
+                  break;
+               }
+               target += cl + 1;
+               out.insert(out.begin() + target, *it);
+            }
+         }
+      } else {
+         for (UInt_t cl = 0; cl < nclasses; ++cl)
+            out.insert(out.end(), events[type][cl].begin(), events[type][cl].end());
+      }
+   }
+   if (mixMode == "RANDOM") {
+      detail::RandomShuffle(trainingEvents.begin(), trainingEvents.end(), rndm);
+      detail::RandomShuffle(testingEvents.begin(), testingEvents.end(), rndm);
+   }
+   DataSet *ds = dsi.GetDataSet();
+   ds->StandinClear();
+   ds->SetNVariables(nvars);
+   for (Event *ev : trainingEvents)
+      ds->AddEvent(ev, Types::kTraining);
+   for (Event *ev : testingEvents)
+      ds->AddEvent(ev, Types::kTesting);
+   for (UInt_t cl = 0; cl < nclasses; ++cl)
+      log << kINFO << "Dataset[" << dsi.GetName() << "] : " << dsi.GetClassInfo(cl)->GetName() << " -- training events: "
+          << events[0][cl].size() << ", testing events: " << events[1][cl].size() << Endl;
+   log << kINFO << "Dataset[" << dsi.GetName() << "] : SplitMode=" << splitMode << ", MixMode=" << mixMode << Endl;
 }
 
 // ---------------------------------------------------------------- IMethod.h (exact virtuals)
@@ -881,7 +1293,7 @@ inline void MethodBase::WriteStateToFile() const
    for (UInt_t i = 0; i < GetNvar(); ++i) {
       void *var = xml.NewChild(vars, nullptr, "Variable");
       xml.NewAttr(var, nullptr, "VarIndex", TString::Format("%u", i).Data());
-      xml.NewAttr(var, nullptr, "Expression", DataInfo().GetVariableInfo(i).GetExpression().Data());
+      DataInfo().GetVariableInfo(i).AddToXML(var);
    }
    void *trf = xml.NewChild(root, nullptr, "Transformations");
    xml.NewAttr(trf, nullptr, "NTransformations", "0");
@@ -912,10 +1324,28 @@ inline void MethodBase::ReadStateFromFile()
          if (nvar != GetNvar())
             Log() << kFATAL << "You declared " << GetNvar() << " variables in the Reader"
                   << " while there are " << nvar << " variables declared in the file" << Endl;
+         // MethodBase::ReadVariablesFromXML: the expressions must match in order; the file's
+         // variable info (internal name, title, ...) then replaces the declared one.
          UInt_t i = 0;
-         for (void *var = xml.GetChild(ch); var; var = xml.GetNext(var), ++i)
-            if (TString(xml.GetAttr(var, "Expression")) != DataInfo().GetVariableInfo(i).GetExpression())
-               Log() << kFATAL << "Variable " << i << " differs from the weight file" << Endl;
+         for (void *var = xml.GetChild(ch); var; var = xml.GetNext(var), ++i) {
+            VariableInfo readVarInfo;
+            readVarInfo.ReadFromXML(var);
+            VariableInfo &existingVarInfo = DataInfo().GetVariableInfo(i);
+            if (existingVarInfo.GetExpression() == readVarInfo.GetExpression()) {
+               readVarInfo.SetExternalLink(existingVarInfo.GetExternalLink());
+               readVarInfo.SetFromArray(existingVarInfo.IsFromArray());
+               existingVarInfo = readVarInfo;
+            } else {
+               Log() << kINFO << "ERROR in <ReadVariablesFromXML>" << Endl;
+               Log() << kINFO << "The definition (or the order) of the variables found in the input file is" << Endl;
+               Log() << kINFO << "not the same as the one declared in the Reader (which is necessary for the" << Endl;
+               Log() << kINFO << "correct working of the method):" << Endl;
+               Log() << kINFO << "   var #" << i << " declared in Reader: " << existingVarInfo.GetExpression() << Endl;
+               Log() << kINFO << "   var #" << i << " declared in file  : " << readVarInfo.GetExpression() << Endl;
+               Log() << kFATAL << "The expression declared to the Reader needs to be checked (name or order are wrong)"
+                     << Endl;
+            }
+         }
       } else if (nodeName == "Weights") {
          ReadWeightsFromXML(ch);
       } else {
@@ -1030,7 +1460,12 @@ inline void LoadLibraryTMVA()
 // ---------------------------------------------------------------- Factory (BookMethod flow)
 class Factory {
 public:
-   explicit Factory(const TString &jobName) : fJobName(jobName) {}
+   explicit Factory(const TString &jobName) : fJobName(jobName) {} // STAND-IN only: no output file
+   Factory(TString theJobName, TFile *theTargetFile, TString theOption = "")
+      : fJobName(theJobName), fTargetFile(theTargetFile)
+   {
+      (void)theOption;
+   }
    ~Factory()
    {
       for (MethodBase *m : fMethods)
@@ -1108,6 +1543,61 @@ public:
       }
    }
 
+   // The stand-in evaluates nothing; it writes <dataset>/TestTree and TrainTree to the output file
+   // as TMVA's Factory does at the end of EvaluateAllMethods (DataSet::GetTree): classID/I,
+   // className/C, one leaf per variable (one array leaf "name[size]/F" per AddVariablesArray
+   // array), weight/F, and one leaf "<title>/F" per method.
+   void EvaluateAllMethods()
+   {
+      if (!fTargetFile)
+         return;
+      std::vector<DataLoader *> done;
+      for (DataLoader *loader : fLoaders) {
+         if (std::find(done.begin(), done.end(), loader) != done.end())
+            continue;
+         done.push_back(loader);
+         TDirectory *dir = fTargetFile->GetDirectory(loader->GetName());
+         if (!dir)
+            dir = fTargetFile->mkdir(loader->GetName());
+         dir->cd();
+         for (Types::ETreeType type : {Types::kTesting, Types::kTraining})
+            WriteTree(*loader, type);
+      }
+   }
+
+   // STAND-IN: the weighted area under the ROC curve of the test sample (Mann-Whitney, ties
+   // counted half), not TMVA's ROCCurve integral (they differ by about 1/(2N)).
+   Double_t GetROCIntegral(DataLoader *loader, TString theMethodName, UInt_t iClass = 0,
+                           Types::ETreeType type = Types::kTesting)
+   {
+      (void)iClass;
+      MethodBase *m = GetMethod(theMethodName);
+      if (!m)
+         Log() << kFATAL << "Method not found: " << theMethodName << Endl;
+      const auto &all = type == Types::kTraining ? fTrainScores : fTestScores;
+      const std::vector<Double_t> &scores = all.at(theMethodName.Data());
+      const std::vector<Event *> &events = loader->GetDataSetInfo().GetDataSet()->GetEventCollection(type);
+      std::vector<std::pair<Double_t, size_t>> order;
+      for (size_t i = 0; i < scores.size(); ++i)
+         order.emplace_back(scores[i], i);
+      std::sort(order.begin(), order.end());
+      Double_t below = 0, total = 0, sumS = 0, sumB = 0;
+      for (size_t i = 0; i < order.size();) {
+         size_t j = i;
+         Double_t tieS = 0, tieB = 0;
+         for (; j < order.size() && order[j].first == order[i].first; ++j) {
+            const Event *ev = events.at(order[j].second);
+            (loader->GetDataSetInfo().IsSignal(ev) ? tieS : tieB) += ev->GetWeight();
+         }
+         total += tieS * (below + 0.5 * tieB);
+         below += tieB;
+         sumS += tieS;
+         sumB += tieB;
+         i = j;
+      }
+      return total / (sumS * sumB);
+   }
+
    MethodBase *GetMethod(const TString &methodTitle) const
    {
       for (MethodBase *m : fMethods)
@@ -1128,7 +1618,61 @@ public:
    }
 
 private:
+   void WriteTree(DataLoader &loader, Types::ETreeType type)
+   {
+      DataSetInfo &dsi = loader.GetDataSetInfo();
+      DataSet *ds = dsi.GetDataSet();
+      const TString treeName = type == Types::kTraining ? "TrainTree" : "TestTree";
+      TTree tree(treeName, treeName);
+      Int_t cls = 0;
+      char className[40] = {0};
+      Float_t weight = 0;
+      std::vector<Float_t> values(dsi.GetNVariables());
+      tree.Branch("classID", &cls, "classID/I");
+      tree.Branch("className", className, "className/C");
+      for (UInt_t i = 0; i < dsi.GetNVariables(); ++i) {
+         const VariableInfo &vi = dsi.GetVariableInfo(i);
+         if (!vi.IsFromArray()) {
+            tree.Branch(vi.GetInternalName(), &values[i], vi.GetInternalName() + "/F");
+         } else if (i == 0 || !dsi.IsVariableFromArray(i - 1) ||
+                    dsi.GetVariableInfo(i - 1).GetExpression() != vi.GetExpression()) {
+            const Int_t size = dsi.GetVarArraySize(vi.GetExpression());
+            tree.Branch(vi.GetExpression(), &values[i], vi.GetExpression() + TString::Format("[%d]/F", size));
+         }
+      }
+      tree.Branch("weight", &weight, "weight/F");
+      std::vector<const std::vector<Double_t> *> scores;
+      std::vector<Float_t> scoreValues(fMethods.size());
+      UInt_t im = 0;
+      for (MethodBase *m : fMethods) {
+         if (&m->DataInfo() != &dsi)
+            continue;
+         const auto &all = type == Types::kTraining ? fTrainScores : fTestScores;
+         auto it = all.find(m->GetMethodName().Data());
+         if (it == all.end())
+            continue;
+         tree.Branch(m->GetMethodName(), &scoreValues[im], m->GetMethodName() + "/F");
+         scores.push_back(&it->second);
+         ++im;
+      }
+      const std::vector<Event *> &events = ds->GetEventCollection(type);
+      for (size_t e = 0; e < events.size(); ++e) {
+         const Event *ev = events[e];
+         cls = ev->GetClass();
+         snprintf(className, sizeof(className), "%s", dsi.GetClassInfo(cls)->GetName());
+         weight = ev->GetWeight();
+         for (UInt_t i = 0; i < values.size(); ++i)
+            values[i] = ev->GetValue(i);
+         for (size_t j = 0; j < scores.size(); ++j)
+            scoreValues[j] = scores[j]->at(e);
+         tree.Fill();
+      }
+      tree.Write("", TObject::kOverwrite);
+      tree.SetDirectory(nullptr);
+   }
+
    MsgLogger &Log() const { return fLogger; }
+   TFile *fTargetFile = nullptr;
    TString fJobName;
    std::vector<MethodBase *> fMethods;
    std::vector<DataLoader *> fLoaders;
@@ -1140,13 +1684,22 @@ private:
 // ---------------------------------------------------------------- Reader (BookMVA / EvaluateMVA)
 class Reader {
 public:
-   Reader() : fDataSetInfo("Reader") {}
+   explicit Reader(const TString &theOption = "", Bool_t verbose = 0) : fDataSetInfo("Reader")
+   {
+      (void)theOption;
+      (void)verbose;
+   }
    ~Reader()
    {
       for (auto &entry : fMethods)
          delete entry.second;
    }
+   // STAND-IN only: a variable without a link, for EvaluateMVA(const std::vector<Float_t> &, ...).
    void AddVariable(const TString &expression) { fDataSetInfo.AddVariable(expression); }
+   void AddVariable(const TString &expression, Float_t *datalink)
+   {
+      fDataSetInfo.AddVariable(expression, "", "", 0, 0, 'F', kFALSE, (void *)datalink);
+   }
    DataSetInfo &DataInfo() { return fDataSetInfo; }
 
    IMethod *BookMVA(const TString &methodTag, const TString &weightfile)
@@ -1178,6 +1731,18 @@ public:
             return -999;
       Event tmpEvent(inputVec, 0);
       return fMethods.at(methodTag.Data())->GetMvaValue(&tmpEvent);
+   }
+   // The values behind the links given to AddVariable.
+   Double_t EvaluateMVA(const TString &methodTag, Double_t aux = 0)
+   {
+      std::vector<Float_t> values;
+      for (const VariableInfo &vi : fDataSetInfo.GetVariableInfos()) {
+         if (!vi.GetExternalLink())
+            throw std::runtime_error("STAND-IN Reader: variable " + std::string(vi.GetExpression().Data()) +
+                                     " has no link; use AddVariable(expression, &value)");
+         values.push_back(*static_cast<Float_t *>(vi.GetExternalLink()));
+      }
+      return EvaluateMVA(values, methodTag, aux);
    }
 
 private:

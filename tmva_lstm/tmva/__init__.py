@@ -5,17 +5,19 @@ In Python::
     import ROOT
     from tmva_lstm.tmva import register
     register()
-    factory.BookMethod(loader, "PyLSTM", "LSTM", "!H:!V:InputLayout=10|30:Layout=LSTM|10,DENSE|64|TANH,LINEAR")
+    factory.BookMethod(loader, ROOT.TString("PyLSTM"), ROOT.TString("LSTM"),
+                       ROOT.TString("!H:!V:InputLayout=10|30:Layout=LSTM|10,DENSE|64|TANH,LINEAR"))
 
-In a C++ macro, run the registration through ROOT's Python bridge before booking::
-
-    TPython::Exec("import tmva_lstm.tmva; tmva_lstm.tmva.register()");
-    factory->BookMethod(loader, "PyLSTM", "LSTM", "...");
+A C++ macro runs under ``tmva-lstm root 'macro.C(args)'`` (:mod:`tmva_lstm.tmva.launcher`),
+which registers PyLSTM in its process first, or registers through ROOT's Python bridge where
+ROOT has one: ``TPython::Exec("import tmva_lstm.tmva; tmva_lstm.tmva.register()");``.
 
 The same registration serves ``TMVA::Reader::BookMVA`` for weight files PyLSTM wrote.
-The method derives from ``TMVA::PyMethodBase`` where PyMVA is built and from
-``TMVA::MethodBase`` where it is not (PyMVA leaves ROOT in 6.44). This is the only part of
-tmva_lstm that imports ``ROOT.TMVA``; ROOT is imported inside the functions that need it.
+Base class: ``TMVA::MethodBase`` where PyMVA is not built and on ROOT >= 6.42, whose PyMVA
+warns that it is deprecated whenever a PyMVA method is constructed (root-project/root PR
+#23260; PyMVA leaves ROOT in 6.44), although PyLSTM uses nothing of PyMVA; ``PyMethodBase``
+on older ROOTs that have it. ``register(base=...)`` chooses explicitly. This is the only part
+of tmva_lstm that imports ``ROOT.TMVA``; ROOT is imported inside the functions that need it.
 """
 
 from __future__ import annotations
@@ -26,11 +28,14 @@ from tmva_lstm.errors import DependencyError
 from tmva_lstm.tmva._threads import pin_blas_threads
 
 METHOD_NAME = "PyLSTM"  # the name to book; importing this package does not import NumPy
+PYMVA_DEPRECATED_SINCE = 64200  # ROOT 6.42 (gROOT->GetVersionInt()): PyMVA warns when constructed
 
 __all__ = [
     "METHOD_NAME",
+    "PYMVA_DEPRECATED_SINCE",
     "Registration",
     "TmvaUnavailableError",
+    "default_base",
     "is_tmva_available",
     "pin_blas_threads",
     "register",
@@ -108,6 +113,18 @@ def is_tmva_available() -> bool:
     return _has(ROOT, "TMVA") and _has(ROOT.TMVA, "MethodBase")
 
 
+def default_base(ROOT, tmva) -> str:
+    """The base class :func:`register` uses by default for the TMVA namespace proxy ``tmva``.
+
+    ``PyMethodBase`` where it exists and ROOT is older than 6.42; ``MethodBase`` otherwise:
+    from 6.42 on, constructing any PyMVA method prints PyMVA's deprecation warning (PR #23260),
+    which would tell PyLSTM users that something they do not use is going away.
+    """
+    if _has(tmva, "PyMethodBase") and int(ROOT.gROOT.GetVersionInt()) < PYMVA_DEPRECATED_SINCE:
+        return "PyMethodBase"
+    return "MethodBase"
+
+
 def _make_hook(glue, cls):
     class CreatorHook(glue.CreatorHook):
         """ClassifierFactory's creator for PyLSTM, called from C++ (``CreateMethod``)."""
@@ -139,7 +156,8 @@ def register(
 
     Args:
         namespace: C++ namespace of TMVA. Tests pass a stand-in's namespace.
-        base: ``"PyMethodBase"`` or ``"MethodBase"``; default: PyMethodBase where it exists.
+        base: ``"PyMethodBase"`` or ``"MethodBase"``; default: :func:`default_base`
+            (MethodBase on ROOT >= 6.42 or without PyMVA, else PyMethodBase).
         blas_threads: if given, default the BLAS thread counts to it (see
             :func:`pin_blas_threads`; effective only before NumPy is imported).
     """
@@ -157,7 +175,7 @@ def register(
         if not _has(tmva, needed):
             raise TmvaUnavailableError(f"{namespace}::{needed} is not available in this ROOT")
     if base is None:
-        base = "PyMethodBase" if _has(tmva, "PyMethodBase") else "MethodBase"
+        base = default_base(ROOT, tmva)
     if base not in ("PyMethodBase", "MethodBase") or not _has(tmva, base):
         raise TmvaUnavailableError(f"{namespace}::{base} is not available as a base class")
     includes = _TMVA_HEADERS if namespace == "TMVA" else ()

@@ -149,7 +149,7 @@ public:
    {{
       std::vector<std::string> names;
       for (UInt_t i = 0; i < NVariables(); ++i)
-         names.push_back(this->DataInfo().GetVariableInfo(i).GetExpression().Data());
+         names.push_back(this->DataInfo().GetVariableInfo(i).GetInternalName().Data());
       return names;
    }}
 
