@@ -27,7 +27,7 @@ import numpy as np
 from numba import carray, njit, types
 from numba.extending import intrinsic
 
-from ._kernels import _tanh32
+from ._kernels import _jit, _tanh32  # _jit: cached on disk, or in memory where read-only
 
 __all__ = ["LSTM", "FLATTEN", "DENSE", "predict_events"]
 
@@ -84,7 +84,7 @@ def _activate(v, n, act):  # pragma: no cover - compiled
             v[j] = math.exp(-v[j] * v[j])
 
 
-@njit(cache=True, fastmath=False, nogil=True, error_model="numpy")
+@_jit
 def predict_events(x, mask, use_mask, prog, offset, scale, use_transform, width, out):
     """Scores of ``x (N, T, F)`` into ``out (N,)`` float64: the sigmoid of the first output
     (NaN becomes -999, as ``Model.predict``). ``mask (N, T)`` is read when ``use_mask``;
