@@ -451,30 +451,37 @@ def test_temporaries_of_a_killed_write_are_removed_by_the_next_write(tmp_path):
 
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
 def test_progress_bar_on_a_terminal(samples, tmp_path):
-    import pty  # noqa: F401  (POSIX only)
-
+    """The command on a pseudo-terminal shows tqdm's bar. The terminal is opened by a helper
+    process in a session of its own (pty.fork there), never by the test process: a terminal
+    that became the test runner's controlling tty would hang it up when closed."""
     path = samples["array"]
-    master, slave = os.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tmva_lstm", "train", "--signal", f"{path}:sgn", "--background",
-         f"{path}:bkg", "--layout", "array:x", "-o", FAST.replace("MaxEpochs=8", "MaxEpochs=2"),
-         "--output-dir", tmp_path / "o"],
-        stdout=slave, stderr=slave, env=_env(COLUMNS="100"),
-    )  # fmt: skip
-    os.close(slave)
-    chunks = []
+    helper = """
+    import os, pty, sys
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(sys.executable, [sys.executable, "-m", "tmva_lstm", *sys.argv[1:]])
+    out = b""
     while True:
         try:
-            data = os.read(master, 65536)
+            data = os.read(fd, 65536)
         except OSError:
             break
         if not data:
             break
-        chunks.append(data)
-    proc.wait(timeout=120)
-    os.close(master)
-    text = b"".join(chunks).decode(errors="replace")
-    assert proc.returncode == 0, text
+        out += data
+    _, status = os.waitpid(pid, 0)
+    sys.stdout.write(out.decode(errors="replace"))
+    sys.exit(os.waitstatus_to_exitcode(status))
+    """
+    args = ["train", "--signal", f"{path}:sgn", "--background", f"{path}:bkg", "--layout",
+            "array:x", "-o", FAST.replace("MaxEpochs=8", "MaxEpochs=2"), "--output-dir",
+            str(tmp_path / "o")]  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(helper), *args], capture_output=True, text=True,
+        env=_env(COLUMNS="100", LINES="30"), timeout=300, start_new_session=True,
+    )  # fmt: skip
+    text = proc.stdout
+    assert proc.returncode == 0, text + proc.stderr
     assert "epoch 1" in text and "batch" in text  # tqdm's bar
     assert re.search(r"training stopped after 2 epochs", text)
 
