@@ -102,7 +102,7 @@ def _dask(model: Path, folder: Path, out: Path, step: int, workers: int) -> tupl
 
     t0 = time.perf_counter()
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.CRITICAL)  # fmt: skip
+                           dashboard_address=":0", silence_logs=logging.CRITICAL)  # fmt: skip
     client = Client(cluster)
 
     def warm(path):

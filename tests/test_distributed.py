@@ -36,7 +36,7 @@ SIZES = {"a.root": 1000, "b.root": 9000, "c.root": 0, "d.root": 37, "e.root": 25
 @pytest.fixture(scope="module")
 def client():
     cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
         silence_logs=logging.CRITICAL,
     )  # fmt: skip
     c = distributed.Client(cluster)

@@ -253,7 +253,7 @@ def _client(scheduler: str | None, workers: int | None):
         n_workers=n,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",
         silence_logs=logging.CRITICAL,
     )
     return Client(cluster), cluster
@@ -309,7 +309,8 @@ def apply_files(
     check_outputs(outputs, [r.path for r in refs])
     output_dir.mkdir(parents=True, exist_ok=True)
     parts_root = output_dir / PARTS
-    parts = [parts_root / f"{out.name}.{payload.sha256[:16]}" for out in outputs]
+    parts = [parts_root / f"{out.name}.{_parts_key(payload, settings, r.path)}"
+             for r, out in zip(refs, outputs, strict=True)]  # fmt: skip
     reports: list[FileReport | None] = [None] * len(refs)
 
     def done(i: int, report: FileReport) -> None:
@@ -426,6 +427,20 @@ def _run_on_dask(client, payload, refs, outputs, parts, settings, retries, done)
         else:
             jobs[i] = value
             queue.add(submit_file(i))
+
+
+def _parts_key(payload: ModelPayload, settings: Settings, path: str) -> str:
+    """Parts of an earlier, interrupted run are reused only for the same model, settings and
+    input (size and modification time)."""
+    import hashlib
+    import json
+
+    try:
+        stamp = input_stamp(path)
+    except OSError:
+        stamp = {}
+    text = json.dumps([payload.sha256, settings.meta(), stamp], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _remove_empty(folder: Path) -> None:
