@@ -139,7 +139,7 @@ def test_regression_job_through_the_command(tmp_path):
 
 
 def test_evaluate_a_multiclass_model_on_named_classes(class_files, multiclass_job):
-    from tmva_lstm.evaluate_types import evaluate_multiclass
+    from tmva_lstm.evaluation.analysis_types import evaluate_multiclass
 
     tmp_path, _ = multiclass_job
     model_file = tmp_path / "out/dataset/weights/TMVAMulticlass_PyLSTM.weights.xml"

@@ -1,4 +1,4 @@
-"""TMVA's multiclass and regression figures (tmva_lstm.evaluate_types)."""
+"""TMVA's multiclass and regression figures (tmva_lstm.evaluation.analysis_types)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tmva_lstm.evaluate import roc_integral
-from tmva_lstm.evaluate_types import (
+from tmva_lstm.evaluation.analysis_types import (
     evaluate_multiclass,
     evaluate_regression,
     regression_deviations,
@@ -71,7 +71,7 @@ def test_one_vs_rest_uses_each_class_probability_as_the_score(rng):
 
 def test_quantile_is_root_th1_getquantiles(rng):
     ROOT = pytest.importorskip("ROOT")
-    from tmva_lstm.results_types import _quantile
+    from tmva_lstm.results.analysis_types import _quantile
 
     values, w = rng.exponential(size=500), rng.uniform(0.5, 2, 500)
     counts, edges = np.histogram(values, bins=50, range=(0, 3), weights=w)

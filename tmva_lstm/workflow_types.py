@@ -4,7 +4,7 @@
 Outputs under ``output_dir`` (TMVA's names)::
 
     <job>.root                                      TestTree, TrainTree, Method_PyLSTM/<title>/
-                                                    histograms (tmva_lstm.results_types)
+                                                    histograms (tmva_lstm.results.analysis_types)
     <dataset>/weights/<job>_<title>.weights.xml     the model
     <dataset>/weights/<job>_<title>.checkpoint.xml  the last epoch's training state
     summary.txt                                     the Factory's evaluation printout
@@ -100,7 +100,7 @@ def _predict_rows(model: Model, data, rows: np.ndarray, chunk: int = 8192) -> np
 def _run(data, opts, layout, output_dir, title, job, dataset, train_rows, test_rows, progress,
          class_names=None, target_names=None):  # fmt: skip
     from .atomic import atomic_write_bytes
-    from .evaluate_types import evaluate_multiclass, evaluate_regression
+    from .evaluation.analysis_types import evaluate_multiclass, evaluate_regression
 
     output_dir = Path(output_dir)
     weights_dir = output_dir / dataset / "weights"
@@ -140,7 +140,7 @@ def _run(data, opts, layout, output_dir, title, job, dataset, train_rows, test_r
 def _write_file(model, data, layout, path, title, dataset, train_rows, test_rows, train_pred,
                 test_pred):  # fmt: skip
     from .data import variable_branches
-    from .results_types import TypedTreeData, write_typed_file
+    from .results.analysis_types import TypedTreeData, write_typed_file
 
     names = model.class_names or ["Regression"]
 
@@ -235,7 +235,7 @@ def evaluate_typed_on_files(
     (the training columns repeat the test figures). Writes ``summary.txt`` to ``output_dir``."""
     from .atomic import atomic_write_bytes
     from .data import load, load_classes
-    from .evaluate_types import evaluate_multiclass, evaluate_regression
+    from .evaluation.analysis_types import evaluate_multiclass, evaluate_regression
     from .workflow import _check_fits
 
     model = Model.load(model_path)

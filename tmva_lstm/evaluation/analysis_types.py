@@ -24,8 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import DataError
-from .evaluate import eff_s_at_eff_b, roc_integral
+from ..errors import DataError
+from .efficiencies import eff_s_at_eff_b
+from .roc import roc_integral
 
 __all__ = [
     "ClassMetrics",

@@ -34,8 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_path
-from .errors import DataError
+from ..atomic import atomic_path
+from ..errors import DataError
 
 __all__ = ["TypedTreeData", "write_typed_file", "multiclass_histograms", "regression_histograms"]
 
