@@ -71,7 +71,7 @@ _MODELS: dict[str, Model] = {}  # per process: parsed models by checksum (a work
 
 @dataclass(frozen=True)
 class ModelPayload:
-    """A model as the bytes of its XML file: what is sent to Dask workers (no pickled model)."""
+    """A model as the bytes of its XML file: what is sent to Dask workers (plain bytes, never a serialised Python object)."""
 
     data: bytes
     sha256: str
