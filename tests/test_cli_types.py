@@ -85,9 +85,10 @@ def test_multiclass_job_through_the_command(class_files, multiclass_job):
         h = method["MVA_PyLSTM_Test_white_prob_for_smooth"]
         assert (h.values() * np.diff(h.axis().edges())).sum() == pytest.approx(1.0)
         assert len([k for k in method.keys() if "_prob_for_" in k]) == 2 * 3 * 3
-    assert set(test["className"]) == set(CLASS_NAMES) and len(test["PyLSTM"]) == 3000
+    probs = np.stack([test[f"PyLSTM.{n}"] for n in CLASS_NAMES], axis=1)
+    assert set(test["className"]) == set(CLASS_NAMES) and len(probs) == 3000
     X_test = np.stack([test[f"x{t}"] for t in range(T)], axis=1)
-    np.testing.assert_allclose(test["PyLSTM"], model.predict(X_test), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(probs, model.predict(X_test), rtol=1e-5, atol=1e-6)
 
     run = _cli("apply", str(tmp_path / "out/dataset/weights/TMVAMulticlass_PyLSTM.weights.xml"),
                f"{class_files / 'white.root'}:t", "--output", str(tmp_path / "scored.root"),
@@ -124,8 +125,27 @@ def test_regression_job_through_the_command(tmp_path):
         assert quad.values().sum() == pytest.approx(test["weight"].sum(), rel=1e-5)
         n_var = sum(k.startswith("MVA_PyLSTMtest_reg_var") for k in method.keys(cycle=False))
         assert n_var == T * 2 * 2  # every (time step, feature) variable, for both targets
-    assert {"truth", "x8___0__x9___0_", "weight", "PyLSTM"} <= set(test)
-    assert test["PyLSTM"].shape == (1000, 2)
+    assert {"truth", "x8___0__x9___0_", "weight", "PyLSTM.truth", "PyLSTM.x8___0__x9___0_"} <= set(
+        test
+    )
+    assert test["PyLSTM.truth"].shape == (1000,)
+    import ROOT
+
+    f = ROOT.TFile.Open(str(tmp_path / "out/TMVARegression.root"))
+    try:  # ResultsRegression's classes and binning; the output leaves as TTree::Draw sees them
+        d = f.Get("dataset/Method_PyLSTM/PyLSTM")
+        h2 = d.Get("MVA_PyLSTMtrain_reg_tgt0_rtgt1")
+        assert h2.ClassName() == "TH2F" and (h2.GetNbinsX(), h2.GetNbinsY()) == (50, 50)
+        assert h2.GetEntries() == 1000 and "_{regression} - " in h2.GetYaxis().GetTitle()
+        q = d.Get("MVA_PyLSTMtest_Quadr_Dev_best90perc_target_0_")
+        assert q.ClassName() == "TH1F" and q.GetNbinsX() == 500
+        assert q.GetXaxis().GetTitle() == "Quadratic Deviation"
+        tree = f.Get("dataset/TestTree")
+        n = tree.Draw("PyLSTM.truth - truth", "", "goff")
+        dev = np.array([tree.GetV1()[i] for i in range(n)])
+        np.testing.assert_allclose(dev, test["PyLSTM.truth"] - test["truth"], atol=1e-5)
+    finally:
+        f.Close()
     model_file = tmp_path / "out/dataset/weights/TMVARegression_PyLSTM.weights.xml"
     model = tl.load_model(model_file)
     assert model.target_names == ["truth", "x8[:,0]+x9[:,0]"]
@@ -170,3 +190,69 @@ def test_typed_train_mistakes_are_one_line(args, fragment, tmp_path):
     assert run.returncode == 2
     assert fragment in run.stderr and "Traceback" not in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_multiclass_output_file_as_the_factory_writes_it(multiclass_job):
+    """Names, ROOT classes and values of the Multiclass objects (ResultsMulticlass,
+    DataSet::GetTree), read back with uproot and with PyROOT; the confusion matrices printed."""
+    from tmva_lstm.evaluation.analysis_types import confusion_matrix
+    from tmva_lstm.evaluation.roc import roc_curve
+
+    tmp_path, run = multiclass_job
+    path = tmp_path / "out/TMVAMulticlass.root"
+    assert "Confusion matrices for all methods" in run.stdout
+    assert run.stdout.count("(Signal Efficiency for Background Efficiency 0.") == 3
+    with uproot.open(path) as f:
+        method = f["dataset/Method_PyLSTM/PyLSTM"]
+        classes = method.classnames(cycle=False)
+        test = f["dataset/TestTree"].arrays(library="np")
+        tree_types = {b.name: b.typename for b in f["dataset/TestTree"].branches}
+        graph = method["MVA_PyLSTM_Test_rejBvsS_smooth"]
+        gx, gy = graph.values()
+    probs = np.stack([test[f"PyLSTM.{n}"] for n in CLASS_NAMES], axis=1)
+    y, w = test["classID"], test["weight"]
+    for sample in ("Test", "Train"):
+        for c in CLASS_NAMES:
+            assert classes[f"MVA_PyLSTM_{sample}_rejBvsS_{c}"] == "TGraph"
+            for d in CLASS_NAMES:
+                assert classes[f"MVA_PyLSTM_{sample}_{c}_prob_for_{d}"] == "TH1F"
+                if c != d:
+                    assert classes[f"MVA_PyLSTM_{sample}_1v1rejBvsS_{c}_vs_{d}"] == "TGraph"
+    assert {tree_types[f"PyLSTM.{n}"] for n in CLASS_NAMES} == {"float"}
+    assert tree_types["classID"] == "int32_t"
+    k = CLASS_NAMES.index("smooth")
+    sens, spec = roc_curve(probs[:, k], (y == k).astype(int), w)
+    np.testing.assert_allclose(gx, sens)
+    np.testing.assert_allclose(gy, spec)
+    # the printed 0.10 matrix, row smooth, column white: the test value first, then train's
+    with uproot.open(path) as f:
+        train = f["dataset/TrainTree"].arrays(library="np")
+    r, c = CLASS_NAMES.index("smooth"), CLASS_NAMES.index("white")
+    cells = []
+    for t in (test, train):
+        p = np.stack([t[f"PyLSTM.{n}"] for n in CLASS_NAMES], axis=1).astype(np.float64)
+        cells.append(confusion_matrix(p, t["classID"], t["weight"].astype(np.float64), 0.10))
+    block = run.stdout.split("Background Efficiency 0.10%)")[1].split("(Signal")[0]
+    row = next(line for line in block.splitlines() if line[27:].startswith(" smooth "))
+    assert f"{cells[0][r, c]:<5.3f} ({cells[1][r, c]:<5.3f})" in row, row
+
+    import ROOT
+
+    f = ROOT.TFile.Open(str(path))
+    try:
+        d = f.Get("dataset/Method_PyLSTM/PyLSTM")
+        h = d.Get("MVA_PyLSTM_Test_smooth_prob_for_white")
+        assert h.ClassName() == "TH1F" and h.GetNbinsX() == 40
+        assert h.GetXaxis().GetXmin() == pytest.approx(-0.0002)
+        assert h.Integral("width") == pytest.approx(1.0, rel=1e-5)
+        g = d.Get("MVA_PyLSTM_Test_rejBvsS_smooth")
+        assert g.ClassName() == "TGraph" and g.GetTitle() == "MVA_PyLSTM_Test_smooth"
+        assert g.GetN() == len(sens) and g.GetY()[g.GetN() // 2] == pytest.approx(
+            spec[len(spec) // 2]
+        )
+        tree = f.Get("dataset/TestTree")
+        n = tree.Draw("PyLSTM.smooth", "classID == 1", "goff")
+        got = np.array([tree.GetV1()[i] for i in range(n)])
+        np.testing.assert_allclose(got, probs[y == 1, k], rtol=1e-6)
+    finally:
+        f.Close()

@@ -14,13 +14,18 @@
   rounded to float32 as TMVA stores them. TMVA evaluates the first target only; we give every
   target a row (the row of the first target is TMVA's).
 
-The confusion matrices that the Factory also prints for multiclass (from its genetic-algorithm
-cut optimisation, ``ResultsMulticlass::GetBestMultiClassCuts``) are not reproduced.
+Multiclass confusion matrices (``ResultsMulticlass::GetConfusionMatrix``, printed by the
+Factory after the 1-vs-rest table): entry (row r, column c), r != c, is the signal efficiency
+at background efficiency 0.01 / 0.10 / 0.30 of class r (signal) against class c (background)
+alone, on the class-r probability (``ROCCurve::GetEffSForEffB``). TMVA's printing lambda takes
+``(training, testing)`` but is called with ``(testing, training)``, so its cells show the
+training value first under the header "test (train)"; we print the test value first, as the
+header says.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -32,6 +37,7 @@ __all__ = [
     "ClassMetrics",
     "MulticlassEvaluation",
     "evaluate_multiclass",
+    "confusion_matrix",
     "Deviations",
     "RegressionEvaluation",
     "regression_deviations",
@@ -74,11 +80,59 @@ def _one_vs_rest(probs: np.ndarray, y: np.ndarray, w: np.ndarray, k: int):
     return roc, effs
 
 
+def confusion_matrix(probs: np.ndarray, y: np.ndarray, w: np.ndarray, eff_b: float) -> np.ndarray:
+    """``ResultsMulticlass::GetConfusionMatrix(effB)``: ``(K, K)``, NaN on the diagonal."""
+    k = probs.shape[1]
+    mat = np.full((k, k), np.nan)
+    for r in range(k):
+        for c in range(k):
+            rows = (y == r) | (y == c)
+            if r == c or not (y == r).any() or not (y == c).any():
+                continue
+            labels = (y[rows] == r).astype(np.int64)
+            mat[r, c] = eff_s_at_eff_b(probs[rows, r], labels, w[rows], eff_b, method="roccurve")
+    return mat
+
+
+def _confusion_block(title: str, names, test: dict, train: dict) -> list[str]:
+    """The Factory's "Confusion matrices for all methods" block for one method."""
+    lines = [
+        "",
+        "Confusion matrices for all methods",
+        _MULTI_LINE,
+        "",
+        "Does a binary comparison between the two classes given by a ",
+        "particular row-column combination. In each case, the class ",
+        "given by the row is considered signal while the class given ",
+        "by the column index is considered background.",
+        "",
+        f"=== Showing confusion matrix for method : {title:<15}",
+    ]
+    for b in EFF_B:
+        lines += [f"(Signal Efficiency for Background Efficiency {b:.2f}%)", "-" * 51]
+        lines.append(f" {' ':<14}" + "".join(f" {n:<14}" for n in names))
+        lines.append(f" {' ':<14}" + "".join(f" {' test (train)':<14}" for _ in names))
+        for r, rname in enumerate(names):
+            cells = [
+                "-" if r == c else f"{test[b][r, c]:<5.3f} ({train[b][r, c]:<5.3f})"
+                for c in range(len(names))
+            ]
+            lines.append(f" {rname:<14}" + "".join(f" {cell:<14}" for cell in cells))
+        lines.append("")
+    return [*lines, _MULTI_LINE, ""]
+
+
 @dataclass(frozen=True)
 class MulticlassEvaluation:
-    """TMVA's multiclass figures for one method, class by class."""
+    """TMVA's multiclass figures for one method, class by class.
+
+    ``confusion_test[eff_b]`` and ``confusion_train[eff_b]``: :func:`confusion_matrix` at
+    background efficiency 0.01, 0.10, 0.30.
+    """
 
     classes: tuple[ClassMetrics, ...]
+    confusion_test: dict = field(default_factory=dict)
+    confusion_train: dict = field(default_factory=dict)
 
     def summary(self, title: str, dataset: str = "dataset", *, log_prefix: bool = True) -> str:
         """The Factory's "1-vs-rest performance metrics per class" block."""
@@ -107,6 +161,9 @@ class MulticlassEvaluation:
             ]
             lines.append("".join(f"{t:<15}" for t in ["", c.name, *cells]))
         lines += ["", _MULTI_LINE, ""]
+        if self.confusion_test:
+            names = [c.name for c in self.classes]
+            lines += _confusion_block(title, names, self.confusion_test, self.confusion_train)
         prefix = _LOG_PREFIX if log_prefix else ""
         return "\n".join(prefix + line for line in lines) + "\n"
 
@@ -130,7 +187,8 @@ def evaluate_multiclass(
         roc_test, eff_test = _one_vs_rest(*samples[0], k)
         roc_train, eff_train = _one_vs_rest(*samples[1], k)
         out.append(ClassMetrics(name, roc_test, roc_train, eff_test, eff_train))
-    return MulticlassEvaluation(tuple(out))
+    confusion = [{b: confusion_matrix(probs, y, w, b) for b in EFF_B} for probs, y, w in samples]
+    return MulticlassEvaluation(tuple(out), *confusion)
 
 
 # --------------------------------------------------------------------------- regression

@@ -1,28 +1,38 @@
 """The TMVA-layout output file of a Multiclass or Regression job, written with uproot.
 
-What a Factory with ``AnalysisType=Multiclass`` or ``Regression`` leaves in its output file::
+What a Factory with ``AnalysisType=Multiclass`` or ``Regression`` leaves in its output file
+(``DataSet::GetTree``, ``MethodBase::AddMulticlassOutput``/``TestMulticlass``,
+``ResultsMulticlass``, ``MethodBase::AddRegressionOutput``, ``ResultsRegression``)::
 
     <dataset>/TestTree, <dataset>/TrainTree
-        classID (int), className (string), the input variables, [targets], weight,
-        <title>: the method's output, K class probabilities (Multiclass) or M target values
-        (Regression) as one array branch <title>[K] (TMVA: one leaf per class or target in
-        one branch; a single target is a plain <title>/F branch, as TMVA's)
+        classID /I, className /C, the input variables /F, [the targets /F], weight /F,
+        then the method's output. TMVA writes ONE branch <title> with one leaf per class
+        (leaf list "Signal/F:ttbar/F:WJets/F") or per target ("fvalue/F:..."). uproot writes
+        one leaf per branch, so we write one /F branch per leaf, named "<title>.<leaf>": the
+        same names TTree::Draw("PyLSTM.Signal") and RDataFrame's columns give for TMVA's leaf
+        list. A single regression target is a plain <title>/F branch (TTree::Draw("<title>")
+        reads either).
     <dataset>/Method_PyLSTM/<title>/
-        TrainingHistory_<title>_trainingError, _valError              TH1D per epoch
-      Multiclass (MethodBase::AddMulticlassOutput -> ResultsMulticlass::CreateMulticlassHistos):
-        MVA_<title>_Test_<c>_prob_for_<d>, MVA_<title>_Train_...        TH1 40 bins on
-            [-0.0002, 1.0002]: the class-c probability of the events of class d, weighted,
-            density-normalised (Tools::NormHist)
-      Regression (MethodBase::AddRegressionOutput -> ResultsRegression::CreateDeviationHistograms),
-      with P = MVA_<title>test or MVA_<title>train (TMVA's prefix, without an underscore):
-        P_reg_var<i>_rtgt<j>   TH2 50 x 50: regression - target of target j vs variable i
-        P_reg_tgt<i>_rtgt<j>   TH2 50 x 50: the same vs target i
-        P_Quadr_Deviation_target_<j>_, P_Quadr_Dev_best90perc_target_<j>_   TH1 500 bins:
-            (regression - target)^2, weighted; the second cut at the 0.9 quantile of the first
+        TrainingHistory_<title>_trainingError, _valError        TH1D, bin i = epoch i
+      Multiclass, with P = MVA_<title>_Test and MVA_<title>_Train:
+        P_<c>_prob_for_<d>      TH1F 40 bins on [-0.0002, 1.0002]: the class-c probability
+                                of the events of class d, weighted, Tools::NormHist-ed
+        P_rejBvsS_<c>           TGraph: the 1-vs-rest ROC curve of class c (ROCCurve::
+                                GetROCCurve: x = signal efficiency, y = background rejection,
+                                unbinned, N + 2 points), title P_<c>
+        P_1v1rejBvsS_<c>_vs_<d> TGraph: class c against class d only, on the class-c
+                                probability, title P_<c>_vs_<d>
+      Regression, with P = MVA_<title>test and MVA_<title>train (TMVA's prefix, no underscore):
+        P_reg_var<i>_rtgt<j>    TH2F 50 x 50: regression - target of target j vs variable i
+        P_reg_tgt<i>_rtgt<j>    TH2F 50 x 50: the same vs target i
+        P_Quadr_Deviation_target_<j>_, P_Quadr_Dev_best90perc_target_<j>_
+                                TH1F 500 bins: (regression - target)^2, weighted; the second
+                                cut at the 0.9 quantile of the first
 
-Histograms are written as TH1D/TH2D (TMVA's are TH1F/TH2F; TMVAGui reads either). Not written:
-the multiclass ROC graphs ``*_rejBvsS_*`` and ``*_1v1rejBvsS_*`` (TGraph, which uproot cannot
-write; the 1-vs-rest figures are in the printout and ``summary.txt``).
+TMVA's ``TestMulticlass`` also fills a set of ``_Train`` histograms and graphs from the *test*
+events into the same directory, written before the training ones (ROOT keeps both cycles,
+``;1`` from test events, ``;2`` from training events; ``Get`` returns ``;2``). We write the
+``;2`` content only: the ``_Train`` objects come from the training events.
 """
 
 from __future__ import annotations
@@ -36,10 +46,17 @@ import numpy as np
 
 from ..atomic import atomic_path
 from ..errors import DataError
+from ..evaluation.histograms import Hist1D, Hist2D, _find_bins, _norm_hist
+from ..evaluation.roc import roc_curve
 
-__all__ = ["TypedTreeData", "write_typed_file", "multiclass_histograms", "regression_histograms"]
-
-_F32_MAX = float(np.finfo(np.float32).max)
+__all__ = [
+    "TypedTreeData",
+    "write_typed_file",
+    "multiclass_histograms",
+    "multiclass_roc_graphs",
+    "regression_histograms",
+    "output_branch_names",
+]
 
 
 @dataclass
@@ -57,33 +74,70 @@ class TypedTreeData:
 
 
 @dataclass(frozen=True)
-class Hist:
-    """A named histogram: ``counts`` with ``edges`` (1-d) or ``(xedges, yedges)`` (2-d)."""
+class Graph:
+    """A TGraph: ``x``, ``y`` points, ROOT name and title."""
 
     name: str
-    counts: np.ndarray
-    edges: tuple[np.ndarray, ...]
+    title: str
+    x: np.ndarray
+    y: np.ndarray
 
 
-def _norm_hist(counts: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Tools::NormHist: divide by (sum of in-range contents x bin width)."""
-    total = counts.sum()
-    width = edges[1] - edges[0]
-    return counts / (total * width) if total > 0 else counts
+def _f32(x) -> np.ndarray:
+    return np.asarray(x, dtype=np.float32).astype(np.float64)
 
 
-def multiclass_histograms(title: str, sample: str, data: TypedTreeData) -> list[Hist]:
-    """``MVA_<title>_<sample>_<c>_prob_for_<d>``; ``sample`` is "Test" or "Train"."""
-    edges = np.linspace(np.float32(-0.0002), np.float32(1.0002), 41)
+def _th1f(name: str, x: np.ndarray, w: np.ndarray, nbins: int, lo: float, hi: float,
+          x_title: str = "", y_title: str = "") -> Hist1D:  # fmt: skip
+    """``TH1F(name, name, nbins, lo, hi)`` and ``Fill(x, w)`` per event (Sumw2 kept)."""
+    b = _find_bins(x, nbins, lo, hi)
+    contents = np.bincount(b, weights=w, minlength=nbins + 2)
+    sumw2 = np.bincount(b, weights=w * w, minlength=nbins + 2)
+    inr = (b >= 1) & (b <= nbins)
+    wi, xi = w[inr], x[inr]
+    stats = (float(wi.sum()), float((wi * wi).sum()), float((wi * xi).sum()),
+             float((wi * xi * xi).sum()))  # fmt: skip
+    contents = contents.astype(np.float32).astype(np.float64)  # TH1F stores floats
+    return Hist1D(name, name, lo, hi, contents, sumw2, float(x.size), stats,
+                  x_title=x_title, y_title=y_title, root_class="TH1F")  # fmt: skip
+
+
+def multiclass_histograms(title: str, sample: str, data: TypedTreeData) -> list[Hist1D]:
+    """``MVA_<title>_<sample>_<c>_prob_for_<d>`` (TH1F); ``sample`` is "Test" or "Train"."""
+    lo, hi = float(np.float32(-0.0002)), float(np.float32(1.0002))
+    values = _f32(data.outputs)
+    w = _f32(data.weights)
     out = []
-    values = np.asarray(data.outputs, dtype=np.float32)
-    w = np.asarray(data.weights, dtype=np.float32).astype(np.float64)
-    for d, dname in enumerate(data.class_names):
+    for d, dname in enumerate(data.class_names):  # TMVA stores histos[d][c], d outer
         rows = data.y == d
         for c, cname in enumerate(data.class_names):
-            counts, _ = np.histogram(values[rows, c], bins=edges, weights=w[rows])
             name = f"MVA_{title}_{sample}_{cname}_prob_for_{dname}"
-            out.append(Hist(name, _norm_hist(counts, edges), (edges,)))
+            # NormHist switches Sumw2 on: the sum of w^2 per bin, then scaled
+            out.append(_norm_hist(_th1f(name, values[rows, c], w[rows], 40, lo, hi)))
+    return out
+
+
+def multiclass_roc_graphs(title: str, sample: str, data: TypedTreeData) -> list[Graph]:
+    """``ResultsMulticlass::CreateMulticlassPerformanceHistos``: 1-vs-rest, then 1-vs-1."""
+    prefix = f"MVA_{title}_{sample}"
+    names = list(data.class_names)
+    probs = _f32(data.outputs)
+    w = _f32(data.weights)
+    y = np.asarray(data.y)
+    out = []
+    for i, cname in enumerate(names):
+        if (y == i).all() or not (y == i).any():
+            continue  # no signal or no background: no curve (TMVA divides by zero)
+        sens, spec = roc_curve(probs[:, i], (y == i).astype(np.int64), w)
+        out.append(Graph(f"{prefix}_rejBvsS_{cname}", f"{prefix}_{cname}", sens, spec))
+    for i, iname in enumerate(names):
+        for j, jname in enumerate(names):
+            rows = (y == i) | (y == j)
+            if i == j or not (y == i).any() or not (y == j).any():
+                continue
+            sens, spec = roc_curve(probs[rows, i], (y[rows] == i).astype(np.int64), w[rows])
+            out.append(Graph(f"{prefix}_1v1rejBvsS_{iname}_vs_{jname}",
+                             f"{prefix}_{iname}_vs_{jname}", sens, spec))  # fmt: skip
     return out
 
 
@@ -108,58 +162,85 @@ def _quantile(counts: np.ndarray, edges: np.ndarray, prob: float) -> float:
     return float(q)
 
 
-def _deviation_vs(x: np.ndarray, lo: float, hi: float, dev: np.ndarray, name: str) -> Hist:
-    """ResultsRegression::DeviationAsAFunctionOf: 50 x 50, unweighted, padded ranges."""
+def _deviation_vs(x: np.ndarray, lo: float, hi: float, dev: np.ndarray, name: str,
+                  x_title: str, y_title: str) -> Hist2D:  # fmt: skip
+    """ResultsRegression::DeviationAsAFunctionOf: TH2F 50 x 50, unweighted, padded ranges."""
     lo, hi = np.float32(min(lo, x.min())), np.float32(max(hi, x.max()))
     eps = np.float32(abs(hi - lo) / np.float32(49))
-    xe = np.linspace(lo - np.float32(1.01) * eps, hi + np.float32(1.01) * eps, 51)
+    xr = (float(lo - np.float32(1.01) * eps), float(hi + np.float32(1.01) * eps))
     ymin, ymax = np.float32(dev.min()), np.float32(dev.max())
     eps = np.float32((ymax - ymin) / np.float32(49))
-    ye = np.linspace(ymin - np.float32(1.01) * eps, ymax + np.float32(1.01) * eps, 51)
-    if xe[-1] <= xe[0]:
-        xe = np.linspace(xe[0] - 0.5, xe[0] + 0.5, 51)
-    if ye[-1] <= ye[0]:
-        ye = np.linspace(ye[0] - 0.5, ye[0] + 0.5, 51)
-    counts, _, _ = np.histogram2d(x, dev, bins=(xe, ye))
-    return Hist(name, counts, (xe, ye))
+    yr = (float(ymin - np.float32(1.01) * eps), float(ymax + np.float32(1.01) * eps))
+    if xr[1] <= xr[0]:  # a constant variable: one unit around it
+        xr = (xr[0] - 0.5, xr[0] + 0.5)
+    if yr[1] <= yr[0]:
+        yr = (yr[0] - 0.5, yr[0] + 0.5)
+    x = x.astype(np.float64)
+    d = dev.astype(np.float64)
+    bx = _find_bins(x, 50, *xr)
+    by = _find_bins(d, 50, *yr)
+    contents = np.bincount(by * 52 + bx, minlength=52 * 52).reshape(52, 52).astype(np.float64)
+    inr = (bx >= 1) & (bx <= 50) & (by >= 1) & (by <= 50)
+    xi, yi = x[inr], d[inr]
+    n = float(inr.sum())
+    stats = (n, n, float(xi.sum()), float((xi * xi).sum()), float(yi.sum()),
+             float((yi * yi).sum()), float((xi * yi).sum()))  # fmt: skip
+    return Hist2D(name, name, xr, yr, contents, None, float(x.size), stats,
+                  x_title=x_title, y_title=y_title)  # fmt: skip
+
+
+def _variable_columns(data: TypedTreeData) -> tuple[np.ndarray | None, list[str]]:
+    """The input variables as ``(N, V)`` float32 values and TMVA's variable titles."""
+    cols, titles = [], []
+    n = len(data.y)
+    for name, arr in data.variables.items():
+        a = np.asarray(arr, np.float32).reshape(n, -1)
+        cols.append(a)
+        scalar = np.asarray(arr).ndim == 1
+        titles += [name] if scalar else [f"[{k}]" for k in range(a.shape[1])]
+    return (np.concatenate(cols, axis=1) if cols else None), titles
 
 
 def regression_histograms(
-    title: str, sample: str, data: TypedTreeData, var_ranges: np.ndarray, tgt_ranges: np.ndarray
-) -> list[Hist]:
+    title: str, sample: str, data: TypedTreeData, var_ranges: np.ndarray | None,
+    tgt_ranges: np.ndarray,
+) -> list[Hist1D | Hist2D]:  # fmt: skip
     """The deviation histograms with prefix ``MVA_<title><sample>`` (sample "test"/"train").
 
     ``var_ranges (V, 2)`` and ``tgt_ranges (M, 2)``: TMVA's VariableInfo minimum and maximum
     (over the whole data set) of each input variable and target.
     """
     prefix = f"MVA_{title}{sample}"
-    reg = np.asarray(data.outputs, dtype=np.float32)
-    tgt = np.asarray(data.targets, dtype=np.float32)
+    reg = np.asarray(data.outputs, dtype=np.float32).reshape(len(data.y), -1)
+    tgt = np.asarray(data.targets, dtype=np.float32).reshape(len(data.y), -1)
     dev = (reg - tgt).astype(np.float32)  # (N, M)
-    x = np.concatenate([np.asarray(v, np.float32).reshape(len(reg), -1)
-                        for v in data.variables.values()], axis=1) if data.variables else None  # fmt: skip
-    w = np.asarray(data.weights, dtype=np.float32).astype(np.float64)
-    out: list[Hist] = []
+    x, var_titles = _variable_columns(data)
+    tnames = list(data.target_names)
+    ytitles = [f"{t}_{{regression}} - {t}_{{true}}" for t in tnames]
+    w = _f32(data.weights)
+    out: list[Hist1D | Hist2D] = []
     if x is not None:
         for i in range(x.shape[1]):
             for j in range(dev.shape[1]):
                 out.append(_deviation_vs(x[:, i], *var_ranges[i], dev[:, j],
-                                         f"{prefix}_reg_var{i}_rtgt{j}"))  # fmt: skip
+                                         f"{prefix}_reg_var{i}_rtgt{j}", var_titles[i],
+                                         ytitles[j]))  # fmt: skip
     for i in range(tgt.shape[1]):
         for j in range(dev.shape[1]):
             out.append(_deviation_vs(tgt[:, i], *tgt_ranges[i], dev[:, j],
-                                     f"{prefix}_reg_tgt{i}_rtgt{j}"))  # fmt: skip
+                                     f"{prefix}_reg_tgt{i}_rtgt{j}", tnames[i], ytitles[j]))  # fmt: skip
+    titles = {"x_title": "Quadratic Deviation", "y_title": "Weighted Entries"}
     for j in range(dev.shape[1]):
         sq = (dev[:, j] * dev[:, j]).astype(np.float32)
-        xmax = float(np.float32(max(float(sq.max()), 0.0) * np.float32(1.1)))
-        edges = np.linspace(0.0, xmax if xmax > 0 else 1.0, 501)
-        counts, _ = np.histogram(sq, bins=edges, weights=w)
-        out.append(Hist(f"{prefix}_Quadr_Deviation_target_{j}_", counts, (edges,)))
-        q = _quantile(counts, edges, 0.9)
-        tedges = np.linspace(0.0, float(np.float32(q) * np.float32(1.1)) or 1.0, 501)
+        xmax = float(np.float32(max(float(sq.max()), 0.0)) * np.float32(1.1))
+        h = _th1f(f"{prefix}_Quadr_Deviation_target_{j}_", sq.astype(np.float64), w, 500,
+                  0.0, xmax if xmax > 0 else 1.0, **titles)  # fmt: skip
+        out.append(h)
+        q = _quantile(h.values, h.edges, 0.9)
         keep = sq <= q
-        tcounts, _ = np.histogram(sq[keep], bins=tedges, weights=w[keep])
-        out.append(Hist(f"{prefix}_Quadr_Dev_best90perc_target_{j}_", tcounts, (tedges,)))
+        qmax = float(np.float32(q) * np.float32(1.1)) or 1.0
+        out.append(_th1f(f"{prefix}_Quadr_Dev_best90perc_target_{j}_",
+                         sq[keep].astype(np.float64), w[keep], 500, 0.0, qmax, **titles))  # fmt: skip
     return out
 
 
@@ -167,8 +248,17 @@ def _branch_name(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in name)
 
 
+def output_branch_names(title: str, class_names: Sequence[str] = (),
+                        target_names: Sequence[str] = ()) -> list[str]:  # fmt: skip
+    """The TestTree/TrainTree branches holding the method's output, one per class or target."""
+    if target_names:
+        if len(target_names) == 1:
+            return [title]
+        return [f"{title}.{_branch_name(t)}" for t in target_names]
+    return [f"{title}.{c}" for c in class_names]
+
+
 def _tree(file, path: str, data: TypedTreeData, title: str) -> None:
-    n = len(data.y)
     names = np.asarray(list(data.class_names), dtype=object)
     cols: dict[str, np.ndarray] = {
         "classID": np.asarray(data.y, dtype=np.int32),
@@ -177,17 +267,34 @@ def _tree(file, path: str, data: TypedTreeData, title: str) -> None:
     for name, arr in data.variables.items():
         cols[name] = np.asarray(arr, dtype=np.float32)
     if data.targets is not None:
+        tg = np.asarray(data.targets).reshape(len(data.y), -1)
         for j, name in enumerate(data.target_names):
-            cols[_branch_name(name)] = np.asarray(data.targets[:, j], dtype=np.float32)
+            cols[_branch_name(name)] = np.asarray(tg[:, j], dtype=np.float32)
     cols["weight"] = np.asarray(data.weights, dtype=np.float32)
-    out = np.asarray(data.outputs, dtype=np.float32).reshape(n, -1)
-    cols[title] = out[:, 0] if out.shape[1] == 1 and data.targets is not None else out
-    if len(set(cols)) != len(cols):
-        raise DataError(f"branch names clash in the output tree: {list(cols)}")
+    out = np.asarray(data.outputs, dtype=np.float32).reshape(len(data.y), -1)
+    branches = output_branch_names(
+        title, () if data.targets is not None else data.class_names,
+        data.target_names if data.targets is not None else (),
+    )  # fmt: skip
+    names_written = [*cols, *branches]
+    for k, b in enumerate(branches):
+        cols[b] = out[:, k]
+    if len(set(names_written)) != len(names_written):
+        raise DataError(f"branch names clash in the output tree: {names_written}")
     types = {k: ("string" if k == "className" else (v.dtype if v.ndim == 1 else
                  np.dtype((v.dtype, v.shape[1:])))) for k, v in cols.items()}  # fmt: skip
     tree = file.mktree(path, types)
     tree.extend(cols)
+
+
+def _tgraph(g: Graph):
+    import uproot
+
+    obj = uproot.as_TGraph({"x": np.asarray(g.x, np.float64), "y": np.asarray(g.y, np.float64)})
+    for base in obj._bases:  # as_TGraph writes "title;xlabel;ylabel": TMVA's title is plain
+        if "fTitle" in getattr(base, "_members", {}):
+            base._members["fTitle"] = g.title
+    return obj
 
 
 def write_typed_file(
@@ -203,17 +310,15 @@ def write_typed_file(
     """Write the Multiclass or Regression output file (see the module docstring)."""
     import uproot
 
+    from .rootfile import history_histograms, to_uproot
+
     path = Path(path)
     method_dir = f"{dataset}/Method_{method_type}/{title}"
-    hists: list[Hist] = []
-    for key, values in (history or {}).items():
-        y = np.asarray(values, dtype=np.float64)
-        if y.size:
-            name = f"TrainingHistory_{title}_{key}"
-            hists.append(Hist(name, y, (np.arange(y.size + 1) + 0.5,)))
+    objects: list = history_histograms(history, title) if history else []
     if test.targets is None:
-        hists += multiclass_histograms(title, "Test", test)
-        hists += multiclass_histograms(title, "Train", train)
+        for sample, data in (("Test", test), ("Train", train)):
+            objects += multiclass_histograms(title, sample, data)
+            objects += multiclass_roc_graphs(title, sample, data)
     else:
         both = [test, train]
 
@@ -221,17 +326,13 @@ def write_typed_file(
             a = np.concatenate([np.asarray(x, np.float32).reshape(len(x), -1) for x in arrays])
             return np.stack([a.min(axis=0), a.max(axis=0)], axis=1)
 
-        var_ranges = (
-            ranges([np.concatenate([np.asarray(v, np.float32).reshape(len(d.y), -1)
-                                    for v in d.variables.values()], axis=1) for d in both])
-            if test.variables else None
-        )  # fmt: skip
+        var_ranges = ranges([_variable_columns(d)[0] for d in both]) if test.variables else None
         tgt_ranges = ranges([d.targets for d in both])
-        hists += regression_histograms(title, "test", test, var_ranges, tgt_ranges)
-        hists += regression_histograms(title, "train", train, var_ranges, tgt_ranges)
+        objects += regression_histograms(title, "test", test, var_ranges, tgt_ranges)
+        objects += regression_histograms(title, "train", train, var_ranges, tgt_ranges)
+    items = {o.name: (_tgraph(o) if isinstance(o, Graph) else to_uproot(o)) for o in objects}
     with atomic_path(path) as tmp, uproot.recreate(tmp) as f:
-        for h in hists:
-            f[f"{method_dir}/{h.name}"] = (h.counts, *h.edges)
+        f.mkdir(method_dir).update(items)  # one update: uproot rewrites the keys each time
         _tree(f, f"{dataset}/TestTree", test, title)
         _tree(f, f"{dataset}/TrainTree", train, title)
     return path
