@@ -5,6 +5,7 @@ returns ``dx``); inference is forward only (``torch.inference_mode`` for torch).
 with the same thread count: the threads NumPy's BLAS uses, or ``--threads`` (also numba's).
 
     python bench/lstm.py [--threads N] [--repeats R] [--quick] [--no-single]
+                         [--kinds LSTM,GRU,RNN] [--shapes 'T,F,H,N;...']
     TMVA_LSTM_KERNEL=numpy python bench/lstm.py      # the pure-NumPy path
 
 Then one event at a time, on the TMVA tutorial's network (LSTM|10, DENSE|64|TANH, LINEAR on
@@ -49,6 +50,11 @@ def _parse() -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=None, help="timed repeats per case (median)")
     p.add_argument("--quick", action="store_true", help="few repeats, one round: a smoke test")
     p.add_argument("--no-single", action="store_true", help="skip the one-event figures")
+    p.add_argument(
+        "--shapes",
+        default=None,
+        help="only these shapes, as T,F,H,N separated by ';' (default: all four)",
+    )
     p.add_argument(
         "--kinds", default="LSTM", help="recurrent layers to time: LSTM, GRU, RNN (comma-separated)"
     )
@@ -127,10 +133,13 @@ def main() -> int:
     print(header)
     print("-" * len(header))
 
+    shapes = SHAPES
+    if args.shapes:
+        shapes = [tuple(int(v) for v in s.split(",")) for s in args.shapes.split(";")]
     rng = np.random.default_rng(0)
     for kind in args.kinds.split(","):
         print(f"{kind}  (against torch.nn.{kind})")
-        for T, F, H, N in SHAPES:
+        for T, F, H, N in shapes:
             _time_shape(kind, T, F, H, N, rng, rounds, per_round, warmup)
     if not args.no_single:
         single_event(args.quick)
@@ -160,7 +169,7 @@ def _lstm_case(T, F, H, N, rng):
         L.lstm_backward(dh, cache)
 
     def ours_infer():
-        L.lstm_forward(x, params)
+        L.lstm_forward(x, params, keep_cache=False)
 
     def torch_train():
         lstm.zero_grad(set_to_none=True)

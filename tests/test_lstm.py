@@ -490,6 +490,28 @@ def test_compiled_and_numpy_paths_agree(dtype, variant):
         assert_close(g_nb[k], g_np[k], rel=rel, what=f"d{k}")
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("variant", ["plain", "state-last", "holes", "threads-holes"])
+def test_inference_without_cache_equals_the_cached_forward(kernel, dtype, variant):
+    """``keep_cache=False`` (inference: the compiled path writes no per-step arrays) gives the
+    cached forward's output exactly: the same GEMM operands and gate arithmetic per row."""
+    rng = np.random.default_rng(11)
+    N, T, F, H = (64, 8, 16, 32) if variant.startswith("threads") else (9, 6, 4, 5)
+    params = random_params(rng, F, H, dtype)
+    x = rng.normal(size=(N, T, F)).astype(dtype)
+    kw: dict = {}
+    if variant == "state-last":
+        kw = {"h0": rng.normal(size=(N, H)), "c0": rng.normal(size=(N, H))}
+        kw["return_sequences"] = False
+    elif variant.endswith("holes"):
+        kw = {"mask": rng.random((N, T)) < 0.7}
+    ref, cache = lstm_forward(x, params, **kw)
+    out, none = lstm_forward(x, params, keep_cache=False, **kw)
+    assert none is None and cache is not None
+    assert out.dtype == ref.dtype == dtype
+    assert np.array_equal(out, ref), f"max |inference - cached| {np.abs(out - ref).max()}"
+
+
 def test_kernel_choice_from_environment(monkeypatch):
     before = L.kernel_name()
     try:

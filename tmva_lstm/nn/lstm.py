@@ -35,10 +35,9 @@ How it is made fast (the numbers are those of the textbook order of operations):
 * with numba (a core dependency) the whole recurrence is one compiled call
   (:mod:`tmva_lstm.nn._kernels`): each step's GEMM goes to SciPy's BLAS from compiled code and
   the gate arithmetic runs in compiled loops, the batch cut into row blocks that numba's
-  threads run side by side; the backward pass also accumulates ``[dW; db; dU]`` and ``dx``
-  step by step there. Results agree with the NumPy path to float rounding (float32 about
-  1e-6 relative: a vectorised ``tanh`` approximation and another summation order; float64
-  about 1e-14). ``TMVA_LSTM_KERNEL=numpy`` selects the NumPy path, the always-available
+  threads run side by side; inference (``keep_cache=False``) writes no per-step arrays at
+  all. Results agree with the NumPy path to float rounding (float32 about 1e-6 relative: a
+  vectorised ``tanh`` approximation and another summation order; float64 about 1e-14). ``TMVA_LSTM_KERNEL=numpy`` selects the NumPy path, the always-available
   reference: a Python loop over the steps, whole-array ufuncs for the element-wise work, the
   backward factors that do not depend on the recurrence computed for all steps at once;
 * a call's working arrays (the cache, the backward pass's scratch) are views into one block of
@@ -307,12 +306,15 @@ def lstm_forward(
     c0: np.ndarray | None = None,
     mask: np.ndarray | None = None,
     return_sequences: bool = True,
-) -> tuple[np.ndarray, LSTMCache]:
+    keep_cache: bool = True,
+) -> tuple[np.ndarray, LSTMCache | None]:
     """Run the LSTM over ``x (N, T, F)``.
 
     Returns ``h (N, T, H)`` if ``return_sequences`` else ``h (N, H)`` (the last valid step),
-    and the cache for :func:`lstm_backward`. ``h0``/``c0`` are ``(N, H)`` (zeros if None);
-    ``mask`` is ``(N, T)`` booleans (valid steps). The dtype follows ``x`` (float32 or float64).
+    and the cache for :func:`lstm_backward` (None with ``keep_cache=False``: inference, which
+    the compiled path then runs without writing any per-step arrays). ``h0``/``c0`` are
+    ``(N, H)`` (zeros if None); ``mask`` is ``(N, T)`` booleans (valid steps). The dtype
+    follows ``x`` (float32 or float64).
     """
     x = np.asarray(x)
     dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(np.float64)
@@ -329,6 +331,9 @@ def lstm_forward(
     half = np.full(4 * H, 0.5, dtype=dtype)
     half[:H] = 1.0
     V_half = V * half  # (K, 4H)
+    compiled = _fused_kernels()
+    if compiled is not None and not keep_cache:  # inference: no cache, batch-first in and out
+        return _infer(compiled, x, V_half, h0, c0, mask, return_sequences), None
 
     # what the backward pass needs: step inputs, activated gates, cell states, tanh of those
     vs, acts, cs, tanh_c = _carve(dtype, (T + 1, N, K), (T, N, 4 * H), (T + 1, N, H), (T, N, H))
@@ -340,7 +345,6 @@ def lstm_forward(
     cs[0] = 0.0 if c0 is None else c0
 
     m_t = None if mask is None else np.ascontiguousarray(np.asarray(mask, dtype=bool).T)  # (T, N)
-    compiled = _fused_kernels()
     if compiled is not None:  # the whole recurrence in one compiled call
         keep = np.ones((T, N), dtype=bool) if m_t is None else m_t
         compiled.forward_sequence(vs, V_half, acts, cs, tanh_c, keep, _blocks(N, T, K, H))
@@ -361,6 +365,8 @@ def lstm_forward(
     else:
         out = hs[T].copy()  # (N, H)
 
+    if not keep_cache:
+        return out, None
     cache = LSTMCache(
         vs=vs,
         acts=acts,
@@ -371,6 +377,25 @@ def lstm_forward(
         return_sequences=return_sequences,
     )
     return out, cache
+
+
+def _infer(compiled, x, V_half, h0, c0, mask, return_sequences: bool) -> np.ndarray:
+    """The compiled inference kernel: ``h (N, T, H)`` or ``(N, H)``, no cache."""
+    N, T, _ = x.shape
+    H = V_half.shape[1] // 4
+    dtype = V_half.dtype
+    states = [
+        np.zeros((N, H), dtype=dtype) if s is None else np.ascontiguousarray(s, dtype=dtype)
+        for s in (h0, c0)
+    ]
+    keep = np.ones((T, N), dtype=bool) if mask is None else np.asarray(mask, dtype=bool).T
+    out = np.empty((N, T if return_sequences else 1, H), dtype=dtype)
+    blocks = _blocks(N, T, V_half.shape[0], H)
+    compiled.infer_sequence(
+        np.ascontiguousarray(x), V_half, *states, np.ascontiguousarray(keep), out,
+        return_sequences, blocks,
+    )  # fmt: skip
+    return out if return_sequences else out.reshape(N, H)
 
 
 def _backward_factors(acts, cs, tanh_c, P, Q) -> None:
@@ -454,11 +479,12 @@ def lstm_backward(dh: np.ndarray, cache: LSTMCache) -> tuple[np.ndarray, Params]
         dh_out[...] = 0.0  # one block of zeros, used at every step
     dc = np.zeros((N, H), dtype=dtype)  # gradient of c_t from step t+1
 
-    if compiled is not None:  # the whole backward recurrence and all GEMMs in one call
+    if compiled is not None:  # the whole backward recurrence in one compiled call
         keep = np.ones((T, N), dtype=bool) if m is None else m
-        dV = compiled.backward_sequence(
-            dh_out, cache.return_sequences, acts, cs, tanh_c, vs, cache.V_t, keep,
-            dz, dx, dh_next, dc, _blocks(N, T, K, H),
+        U_t = np.ascontiguousarray(cache.V_t[:, F + 1 :])  # (4H, H)
+        compiled.backward_sequence(
+            dh_out, cache.return_sequences, acts, cs, tanh_c, U_t, keep, dz, dh_next, dc,
+            _blocks(N, T, K, H),
         )  # fmt: skip
     else:
         P, Q = factors
@@ -473,10 +499,10 @@ def lstm_backward(dh: np.ndarray, cache: LSTMCache) -> tuple[np.ndarray, Params]
             np.matmul(dz[t], U_t, out=dh_next)  # (N, 4H) @ (4H, H) -> (N, H): dh_{t-1}
             if m is not None:
                 np.copyto(dh_next, dh_t, where=~m[t][:, None])  # masked: h_t = h_{t-1}
-        dz2 = dz.reshape(T * N, 4 * H)
-        # (K, TN) @ (TN, 4H) -> (K, 4H): [dW; db; dU]
-        dV = np.matmul(vs[:T].reshape(T * N, K).T, dz2)
-        np.matmul(dz2, cache.V_t[:, :F], out=dx.reshape(T * N, F))  # (TN, 4H) @ (4H, F)
+    dz2 = dz.reshape(T * N, 4 * H)
+    # (K, TN) @ (TN, 4H) -> (K, 4H): [dW; db; dU]
+    dV = np.matmul(vs[:T].reshape(T * N, K).T, dz2)
+    np.matmul(dz2, cache.V_t[:, :F], out=dx.reshape(T * N, F))  # (TN, 4H) @ (4H, F)
 
     inv = _public_order(H)  # internal (g, i, f, o) -> public (i, f, g, o)
     grads = {

@@ -166,9 +166,14 @@ class Network:
 
     # ------------------------------------------------------------------ passes
     def forward(
-        self, params: Params, x: np.ndarray, mask: np.ndarray | None = None
+        self,
+        params: Params,
+        x: np.ndarray,
+        mask: np.ndarray | None = None,
+        keep_cache: bool = True,
     ) -> tuple[np.ndarray, list[Any]]:
-        """``x (N, T, F)`` -> logits ``(N, K)`` and the caches for :meth:`backward`."""
+        """``x (N, T, F)`` -> logits ``(N, K)`` and the caches for :meth:`backward` (the
+        recurrent layers' caches are None with ``keep_cache=False``: inference)."""
         if x.ndim != 3 or x.shape[1:] != (self.time_steps, self.features):
             raise ValueError(
                 f"network input must be (N, {self.time_steps}, {self.features}), got {x.shape}"
@@ -178,7 +183,11 @@ class Network:
         for layer in self.layers:
             if layer.kind == "LSTM":
                 a, cache = lstm_forward(
-                    a, params[layer.name], mask=mask, return_sequences=layer.return_sequences
+                    a,
+                    params[layer.name],
+                    mask=mask,
+                    return_sequences=layer.return_sequences,
+                    keep_cache=keep_cache,
                 )
             elif layer.kind == "GRU":
                 a, cache = gru_forward(
@@ -216,7 +225,7 @@ class Network:
 
     def logits(self, params: Params, x: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         """Forward pass without keeping what backward needs beyond the call: ``(N, K)``."""
-        out, _ = self.forward(params, x, mask)
+        out, _ = self.forward(params, x, mask, keep_cache=False)
         return out
 
     # ------------------------------------------------------------------ regularisation
