@@ -208,7 +208,7 @@ def _gru_case(T, F, H, N, rng):
         G.gru_backward(dh, cache)
 
     def ours_infer():
-        G.gru_forward(x, params, reset_after=True)
+        G.gru_forward(x, params, reset_after=True, keep_cache=False)
 
     def torch_train():
         gru.zero_grad(set_to_none=True)
@@ -246,7 +246,7 @@ def _rnn_case(T, F, H, N, rng):
         R.rnn_backward(dh, cache)
 
     def ours_infer():
-        R.rnn_forward(x, params)
+        R.rnn_forward(x, params, keep_cache=False)
 
     def torch_train():
         rnn.zero_grad(set_to_none=True)

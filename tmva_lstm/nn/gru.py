@@ -38,10 +38,14 @@ How it is made fast:
   the second product needs r, so it cannot join the first);
 * ``sigmoid(z) = 0.5 + 0.5 tanh(z / 2)`` with the 1/2 folded into the r and z columns (exact),
   so NumPy's ``tanh`` activates both gates in one call;
-* a step's element-wise work is two fused numba kernels (forward) or one or two (backward)
-  when the LSTM's kernel choice is numba (:func:`tmva_lstm.nn.lstm.set_kernel`), otherwise
-  NumPy passes with the backward factors that do not depend on the recurrence computed for
-  all steps at once; both paths do the same arithmetic in the same order: identical numbers;
+* with numba (the LSTM's kernel choice, :func:`tmva_lstm.nn.lstm.set_kernel`) the whole
+  recurrence of a forward, inference or backward pass is one compiled call
+  (:mod:`tmva_lstm.nn._recurrent_kernels`): the step's GEMMs go to SciPy's BLAS and the
+  element-wise work is one fused pass per row, the batch cut into row blocks on threads;
+  inference (``keep_cache=False``) writes no per-step arrays. Otherwise NumPy passes run,
+  with the backward factors that do not depend on the recurrence computed for all steps at
+  once (the reference). Both paths agree to float rounding: float32 about 1e-6 relative (a
+  vectorised ``tanh`` approximation), float64 about 1e-15;
 * the weight gradients are one GEMM each over all steps, and so is ``dx``.
 
 Internal column orders: the input projection ``xp`` is (n, r, z); the recurrent product is
@@ -55,7 +59,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .rnn import _as_float, _kernels, check_recurrent_inputs, outputs, time_major_grad
+from .rnn import (
+    _as_float,
+    _blocks,
+    _kernels,
+    _state,
+    check_recurrent_inputs,
+    outputs,
+    time_major_grad,
+)
 
 __all__ = [
     "GRUCache",
@@ -113,11 +125,11 @@ def _check_b_hn(params: Params, H: int, reset_after: bool) -> np.ndarray | None:
     return np.asarray(b_hn)
 
 
-# --------------------------------------------------------------------------- NumPy twins
+# --------------------------------------------------------------------------- NumPy path, one step
 
 
 def _gates_after(a, xp, hu, b_hn) -> None:
-    """NumPy twin of ``_recurrent_kernels.gru_gates_after``."""
+    """Reset gate after the matmul: r, z to sigmoid; ``g = hu_n + b_hn``; ``a_n = xp_n + r g``."""
     H = a.shape[1] // 4
     rz = a[:, H : 3 * H]
     rz *= 0.5
@@ -130,7 +142,7 @@ def _gates_after(a, xp, hu, b_hn) -> None:
 
 
 def _gates_before(a, h_prev) -> None:
-    """NumPy twin of ``_recurrent_kernels.gru_gates_before``."""
+    """Reset gate before the matmul: r, z to sigmoid; ``g = r h_{t-1}``."""
     H = a.shape[1] // 4
     rz = a[:, H : 3 * H]
     rz *= 0.5
@@ -139,7 +151,7 @@ def _gates_before(a, h_prev) -> None:
 
 
 def _hidden(a, h_prev, h, keep) -> None:
-    """NumPy twin of ``_recurrent_kernels.gru_hidden``: ``h = z (h_{t-1} - n) + n``."""
+    """``h = z (h_{t-1} - n) + n``; ``h_{t-1}`` on a masked row."""
     H = h.shape[1]
     n = a[:, :H]
     np.subtract(h_prev, n, out=h)
@@ -159,13 +171,16 @@ def gru_forward(
     mask: np.ndarray | None = None,
     return_sequences: bool = True,
     reset_after: bool = False,
-) -> tuple[np.ndarray, GRUCache]:
+    keep_cache: bool = True,
+) -> tuple[np.ndarray, GRUCache | None]:
     """Run the GRU over ``x (N, T, F)``.
 
     Returns ``h (N, T, H)`` if ``return_sequences`` else ``h (N, H)`` (the last valid step),
-    and the cache for :func:`gru_backward`. ``h0`` is ``(N, H)`` (zeros if None); ``mask`` is
-    ``(N, T)`` booleans (valid steps); ``reset_after`` places the reset gate (module docstring;
-    False is TMVA's default, True PyTorch's). The dtype follows ``x`` (float32 or float64).
+    and the cache for :func:`gru_backward` (None with ``keep_cache=False``: inference, which
+    the compiled path runs without per-step arrays). ``h0`` is ``(N, H)`` (zeros if None);
+    ``mask`` is ``(N, T)`` booleans (valid steps); ``reset_after`` places the reset gate
+    (module docstring; False is TMVA's default, True PyTorch's). The dtype follows ``x``
+    (float32 or float64).
     """
     x = _as_float(x)
     dtype = x.dtype
@@ -182,51 +197,38 @@ def gru_forward(
     U = np.array(params["U"], dtype=dtype)  # a copy: the cache must not see later updates
     U_half = U.copy()
     U_half[:, : 2 * H] *= 0.5  # public (r, z, n): r and z halved
+    bias = np.zeros(H, dtype=dtype) if b_hn is None else b_hn.astype(dtype)
+    U_rz, U_n = np.ascontiguousarray(U_half[:, : 2 * H]), np.ascontiguousarray(U[:, 2 * H :])
 
     xs = np.empty((T, N, F + 1), dtype=dtype)
     xs[:, :, :F] = x.transpose(1, 0, 2)
     xs[:, :, F] = 1.0
     xp = np.matmul(xs.reshape(T * N, F + 1), Wx_half).reshape(T, N, 3 * H)  # every x_t W + b
+    m_t = None if mask is None else np.ascontiguousarray(np.asarray(mask, dtype=bool).T)
+    fused = _kernels()
+    if fused is not None:
+        keep = np.ones((T, N), dtype=bool) if m_t is None else m_t
+        U_step = U_half if reset_after else U_rz  # the GEMM of every step with h_{t-1}
+        blocks = _blocks(N, T, H, 3 * H)
+    if fused is not None and not keep_cache:  # inference: no cache, batch-first output
+        out = np.empty((N, T if return_sequences else 1, H), dtype=dtype)
+        fused.gru_infer_sequence(
+            xp, _state(h0, N, H, dtype), U_step, U_n, bias, reset_after, keep, out,
+            return_sequences, blocks,
+        )  # fmt: skip
+        return (out if return_sequences else out.reshape(N, H)), None
+
     hs = np.empty((T + 1, N, H), dtype=dtype)
     hs[0] = 0.0 if h0 is None else h0
     acts = np.empty((T, N, 4 * H), dtype=dtype)
-    m_t = None if mask is None else np.ascontiguousarray(np.asarray(mask, dtype=bool).T)
-
-    fused = _kernels()
-    if fused is None:
-        gates_after, gates_before, hidden, keep = _gates_after, _gates_before, _hidden, m_t
+    if fused is not None:  # the whole recurrence in one compiled call
+        fused.gru_forward_sequence(xp, hs, acts, U_step, U_n, bias, reset_after, keep, blocks)
     else:
-        gates_after, gates_before = fused.gru_gates_after, fused.gru_gates_before
-        hidden = fused.gru_hidden
-        keep = np.ones((T, N), dtype=bool) if m_t is None else m_t
-    rows = [None] * T if keep is None else keep
-
-    if reset_after:
-        bias = np.zeros(H, dtype=dtype) if b_hn is None else b_hn.astype(dtype)
-        hu = np.empty((N, 3 * H), dtype=dtype)
-    else:
-        U_rz, U_n = np.ascontiguousarray(U_half[:, : 2 * H]), np.ascontiguousarray(U[:, 2 * H :])
-        hu = np.empty((N, 2 * H), dtype=dtype)
-        hn = np.empty((N, H), dtype=dtype)
-    for t in range(T):
-        a, h_prev, x_t = acts[t], hs[t], xp[t]
-        rz = a[:, H : 3 * H]
-        if reset_after:
-            np.matmul(h_prev, U_half, out=hu)  # (N, H) @ (H, 3H): r, z (halved) and n
-            np.add(x_t[:, H:], hu[:, : 2 * H], out=rz)
-            np.tanh(rz, out=rz)
-            gates_after(a, x_t, hu, bias)  # r, z; g = h U_n + b_hn; x W_n + b_n + r g
-        else:
-            np.matmul(h_prev, U_rz, out=hu)  # (N, H) @ (H, 2H): r, z (halved)
-            np.add(x_t[:, H:], hu, out=rz)
-            np.tanh(rz, out=rz)
-            gates_before(a, h_prev)  # r, z; g = r h_{t-1}
-            np.matmul(a[:, 3 * H :], U_n, out=hn)  # (N, H) @ (H, H): (r h) U_n
-            np.add(x_t[:, :H], hn, out=a[:, :H])
-        np.tanh(a[:, :H], out=a[:, :H])  # n_t
-        hidden(a, h_prev, hs[t + 1], rows[t])  # h_t = (1 - z) n + z h_{t-1}
+        _recurrence(xp, hs, acts, U_half, U_rz, U_n, bias, reset_after, m_t)
 
     out = outputs(hs, mask, return_sequences)
+    if not keep_cache:
+        return out, None
     cache = GRUCache(
         xs=xs,
         hs=hs,
@@ -239,6 +241,32 @@ def gru_forward(
         has_b_hn=b_hn is not None,
     )
     return out, cache
+
+
+def _recurrence(xp, hs, acts, U_half, U_rz, U_n, bias, reset_after: bool, m_t) -> None:
+    """NumPy path of the forward recurrence: ``hs[1:]`` and ``acts`` in place."""
+    T, N, H4 = acts.shape
+    H = H4 // 4
+    dtype = acts.dtype
+    hu = np.empty((N, 3 * H if reset_after else 2 * H), dtype=dtype)
+    hn = np.empty((N, H), dtype=dtype)
+    for t in range(T):
+        a, h_prev, x_t = acts[t], hs[t], xp[t]
+        rz = a[:, H : 3 * H]
+        if reset_after:
+            np.matmul(h_prev, U_half, out=hu)  # (N, H) @ (H, 3H): r, z (halved) and n
+            np.add(x_t[:, H:], hu[:, : 2 * H], out=rz)
+            np.tanh(rz, out=rz)
+            _gates_after(a, x_t, hu, bias)  # r, z; g = h U_n + b_hn; x W_n + b_n + r g
+        else:
+            np.matmul(h_prev, U_rz, out=hu)  # (N, H) @ (H, 2H): r, z (halved)
+            np.add(x_t[:, H:], hu, out=rz)
+            np.tanh(rz, out=rz)
+            _gates_before(a, h_prev)  # r, z; g = r h_{t-1}
+            np.matmul(a[:, 3 * H :], U_n, out=hn)  # (N, H) @ (H, H): (r h) U_n
+            np.add(x_t[:, :H], hn, out=a[:, :H])
+        np.tanh(a[:, :H], out=a[:, :H])  # n_t
+        _hidden(a, h_prev, hs[t + 1], None if m_t is None else m_t[t])  # h_t
 
 
 # --------------------------------------------------------------------------- backward
@@ -264,6 +292,44 @@ def _factors(acts, hs, reset_after: bool):
     return Pn, Pz, Pr
 
 
+def _backward_recurrence(dh_out, seq: bool, acts, hs, U_t, after: bool, m, dz, dh_next) -> None:
+    """NumPy path of the backward recurrence: ``dz`` and ``dh_next`` (then ``dh_0``) in place."""
+    T, N, H4 = acts.shape
+    H = H4 // 4
+    dtype = acts.dtype
+    Pn, Pz, Pr = _factors(acts, hs, after)
+    zeros = None if seq else np.zeros((N, H), dtype=dtype)
+    dh_t = np.empty((N, H), dtype=dtype)
+    direct = np.empty((N, H), dtype=dtype)  # the part of dh_{t-1} that skips the matmuls
+    U_rz_t, U_n_t = U_t[: 2 * H], U_t[2 * H :]
+    drh = np.empty((N, H), dtype=dtype)
+    tmp = np.empty((N, H), dtype=dtype)
+    for t in range(T - 1, -1, -1):
+        ext = dh_out[t] if seq else zeros
+        a, d = acts[t], dz[t]
+        np.add(dh_next, ext, out=dh_t)
+        np.multiply(dh_t, Pn[t], out=d[:, :H])  # da_n
+        np.multiply(dh_t, Pz[t], out=d[:, 2 * H : 3 * H])  # da_z
+        np.multiply(dh_t, a[:, 2 * H : 3 * H], out=direct)  # dh z
+        if after:
+            np.multiply(d[:, :H], Pr[t], out=d[:, H : 2 * H])  # da_r = da_n g r(1-r)
+            np.multiply(d[:, :H], a[:, H : 2 * H], out=d[:, 3 * H :])  # dg = da_n r
+        if m is not None:
+            d[~m[t]] = 0.0  # masked step: nothing flows into the weights
+            np.copyto(direct, dh_t, where=~m[t][:, None])  # masked: h_t = h_{t-1}
+        if after:
+            np.matmul(d[:, H:], U_t, out=dh_next)  # (N, 3H) @ (3H, H): [da_r, da_z, dg] U^T
+        else:
+            np.matmul(d[:, :H], U_n_t, out=drh)  # (N, H) @ (H, H): gradient of r h_{t-1}
+            np.multiply(drh, a[:, H : 2 * H], out=tmp)
+            direct += tmp  # + drh r
+            np.multiply(drh, Pr[t], out=d[:, H : 2 * H])  # da_r = drh h r(1-r)
+            if m is not None:
+                d[:, H : 2 * H][~m[t]] = 0.0
+            np.matmul(d[:, H:], U_rz_t, out=dh_next)  # (N, 2H) @ (2H, H)
+        dh_next += direct
+
+
 def gru_backward(dh: np.ndarray, cache: GRUCache) -> tuple[np.ndarray, Params]:
     """Backpropagate ``dh`` (the shape of the forward output) through time.
 
@@ -280,55 +346,19 @@ def gru_backward(dh: np.ndarray, cache: GRUCache) -> tuple[np.ndarray, Params]:
     after = cache.reset_after
 
     fused = _kernels()
-    if fused is None:
-        Pn, Pz, Pr = _factors(acts, hs, after)
-    else:
-        keep_all = np.ones((T, N), dtype=bool) if m is None else m
     dz = np.empty((T, N, 4 * H if after else 3 * H), dtype=dtype)  # (n, r, z[, g])
     dh_next = np.zeros((N, H), dtype=dtype)
-    zeros = None
     if not cache.return_sequences:
         dh_next[...] = dh_out
-        zeros = np.zeros((N, H), dtype=dtype)
-    dh_t = np.empty((N, H), dtype=dtype)
-    direct = np.empty((N, H), dtype=dtype)  # the part of dh_{t-1} that skips the matmuls
     U_t = np.ascontiguousarray(cache.U.T)  # (3H, H): rows (r, z, n)
-    if not after:
-        U_rz_t, U_n_t = U_t[: 2 * H], U_t[2 * H :]
-        drh = np.empty((N, H), dtype=dtype)
-        tmp = np.empty((N, H), dtype=dtype)
-    for t in range(T - 1, -1, -1):
-        ext = dh_out[t] if cache.return_sequences else zeros
-        a, h_prev, d = acts[t], hs[t], dz[t]
-        if fused is None:
-            np.add(dh_next, ext, out=dh_t)
-            np.multiply(dh_t, Pn[t], out=d[:, :H])  # da_n
-            np.multiply(dh_t, Pz[t], out=d[:, 2 * H : 3 * H])  # da_z
-            np.multiply(dh_t, a[:, 2 * H : 3 * H], out=direct)  # dh z
-            if after:
-                np.multiply(d[:, :H], Pr[t], out=d[:, H : 2 * H])  # da_r = da_n g r(1-r)
-                np.multiply(d[:, :H], a[:, H : 2 * H], out=d[:, 3 * H :])  # dg = da_n r
-            if m is not None:
-                d[~m[t]] = 0.0  # masked step: nothing flows into the weights
-                np.copyto(direct, dh_t, where=~m[t][:, None])  # masked: h_t = h_{t-1}
-        elif after:
-            fused.gru_step_after(dh_next, ext, a, h_prev, keep_all[t], d, dh_t, direct)
-        else:
-            fused.gru_step_before(dh_next, ext, a, h_prev, keep_all[t], d, dh_t, direct)
-        if after:
-            np.matmul(d[:, H:], U_t, out=dh_next)  # (N, 3H) @ (3H, H): [da_r, da_z, dg] U^T
-        else:
-            np.matmul(d[:, :H], U_n_t, out=drh)  # (N, H) @ (H, H): gradient of r h_{t-1}
-            if fused is None:
-                np.multiply(drh, a[:, H : 2 * H], out=tmp)
-                direct += tmp  # + drh r
-                np.multiply(drh, Pr[t], out=d[:, H : 2 * H])  # da_r = drh h r(1-r)
-                if m is not None:
-                    d[:, H : 2 * H][~m[t]] = 0.0
-            else:
-                fused.gru_reset_before(drh, a, h_prev, keep_all[t], d, direct)
-            np.matmul(d[:, H:], U_rz_t, out=dh_next)  # (N, 2H) @ (2H, H)
-        dh_next += direct
+    if fused is not None:  # the whole backward recurrence in one compiled call
+        keep = np.ones((T, N), dtype=bool) if m is None else m
+        fused.gru_backward_sequence(
+            dh_out if cache.return_sequences else dz, cache.return_sequences, acts, hs, U_t,
+            after, keep, dz, dh_next, _blocks(N, T, H, 3 * H),
+        )  # fmt: skip
+    else:
+        _backward_recurrence(dh_out, cache.return_sequences, acts, hs, U_t, after, m, dz, dh_next)
 
     dz2 = dz.reshape(T * N, -1)
     dWx = np.matmul(xs.reshape(T * N, F + 1).T, dz2[:, : 3 * H])  # (F+1, 3H): (n, r, z)

@@ -196,10 +196,15 @@ class Network:
                     mask=mask,
                     return_sequences=layer.return_sequences,
                     reset_after=layer.reset_after,
+                    keep_cache=keep_cache,
                 )
             elif layer.kind == "RNN":
                 a, cache = rnn_forward(
-                    a, params[layer.name], mask=mask, return_sequences=layer.return_sequences
+                    a,
+                    params[layer.name],
+                    mask=mask,
+                    return_sequences=layer.return_sequences,
+                    keep_cache=keep_cache,
                 )
             elif layer.kind == "FLATTEN":
                 cache = a.shape

@@ -23,10 +23,13 @@ How it is made fast (as the LSTM):
   ``h_t`` straight into the next step's inputs;
 * the backward pass needs nothing but the states: ``dz_t = dh_t (1 - h_t^2)``; the weight
   gradients ``[dW; db; dU]`` are one GEMM over all steps, and so is ``dx``;
-* a backward step's element-wise work is one fused numba kernel when the LSTM's kernel
-  choice is numba (:func:`tmva_lstm.nn.lstm.set_kernel`), or whole-array NumPy passes with
-  ``1 - h_t^2`` computed for all steps at once: identical numbers either way. The forward step
-  has no element-wise work besides NumPy's ``tanh`` and the masked copy.
+* with numba (the LSTM's kernel choice, :func:`tmva_lstm.nn.lstm.set_kernel`) the whole
+  recurrence of a forward, inference or backward pass is one compiled call
+  (:mod:`tmva_lstm.nn._recurrent_kernels`): per step one GEMM to SciPy's BLAS and a fused pass
+  per row, the batch cut into row blocks on threads; inference (``keep_cache=False``) writes
+  no per-step arrays. Results agree with the NumPy path (a Python loop of NumPy calls, the
+  reference; ``1 - h_t^2`` computed for all steps at once) to float rounding: float32 about
+  1e-6 relative (a vectorised ``tanh`` approximation), float64 about 1e-15.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from types import ModuleType
 
 import numpy as np
 
+from .lstm import _blocks as _lstm_blocks
 from .lstm import kernel_name
 
 __all__ = [
@@ -60,6 +64,24 @@ def _kernels() -> ModuleType | None:
     from . import _recurrent_kernels
 
     return _recurrent_kernels
+
+
+def _blocks(N: int, T: int, K: int, G: int) -> int:
+    """Row blocks (threads) for the compiled kernels: the LSTM's rule, for a step GEMM of
+    ``K`` inputs and ``G`` outputs (the LSTM's ``4H``)."""
+    return _lstm_blocks(N, T, K, max(1, G // 4))
+
+
+def _state(s, N: int, H: int, dtype) -> np.ndarray:
+    """An initial state ``(N, H)`` as a C-contiguous array of ``dtype`` (zeros for None)."""
+    return np.zeros((N, H), dtype=dtype) if s is None else np.ascontiguousarray(s, dtype=dtype)
+
+
+def _keep(mask, N: int, T: int) -> np.ndarray:
+    """The kernels' time-major ``keep (T, N)`` from a batch-first ``mask (N, T)`` or None."""
+    if mask is None:
+        return np.ones((T, N), dtype=bool)
+    return np.ascontiguousarray(np.asarray(mask, dtype=bool).T)
 
 
 def _as_float(x) -> np.ndarray:
@@ -146,12 +168,14 @@ def rnn_forward(
     h0: np.ndarray | None = None,
     mask: np.ndarray | None = None,
     return_sequences: bool = True,
-) -> tuple[np.ndarray, RNNCache]:
+    keep_cache: bool = True,
+) -> tuple[np.ndarray, RNNCache | None]:
     """Run the RNN over ``x (N, T, F)``.
 
     Returns ``h (N, T, H)`` if ``return_sequences`` else ``h (N, H)`` (the last valid step),
-    and the cache for :func:`rnn_backward`. ``h0`` is ``(N, H)`` (zeros if None); ``mask`` is
-    ``(N, T)`` booleans (valid steps). The dtype follows ``x`` (float32 or float64).
+    and the cache for :func:`rnn_backward` (None with ``keep_cache=False``: inference, which
+    the compiled path runs without per-step arrays). ``h0`` is ``(N, H)`` (zeros if None);
+    ``mask`` is ``(N, T)`` booleans (valid steps). The dtype follows ``x`` (float32 or float64).
     """
     x = _as_float(x)
     dtype = x.dtype
@@ -161,6 +185,16 @@ def rnn_forward(
     V[:F] = params["W"]
     V[F] = params["b"]
     V[F + 1 :] = params["U"]
+    fused = _kernels()
+    blocks = _blocks(N, T, K, H)
+
+    if fused is not None and not keep_cache:  # inference: no cache, batch-first in and out
+        out = np.empty((N, T if return_sequences else 1, H), dtype=dtype)
+        fused.rnn_infer_sequence(
+            np.ascontiguousarray(x), V, _state(h0, N, H, dtype), _keep(mask, N, T), out,
+            return_sequences, blocks,
+        )  # fmt: skip
+        return (out if return_sequences else out.reshape(N, H)), None
 
     vs = np.empty((T + 1, N, K), dtype=dtype)
     vs[:T, :, :F] = x.transpose(1, 0, 2)  # (T, N, F)
@@ -170,14 +204,19 @@ def rnn_forward(
     hs[0] = 0.0 if h0 is None else h0
     m_t = None if mask is None else np.ascontiguousarray(np.asarray(mask, dtype=bool).T)
 
-    z = np.empty((N, H), dtype=dtype)
-    for t in range(T):
-        np.matmul(vs[t], V, out=z)  # (N, K) @ (K, H) -> (N, H): z_t
-        np.tanh(z, out=hs[t + 1])  # h_t = tanh(z_t), into the next step's inputs
-        if m_t is not None:
-            np.copyto(hs[t + 1], hs[t], where=~m_t[t][:, None])  # masked: h_t = h_{t-1}
+    if fused is not None:  # the whole recurrence in one compiled call
+        fused.rnn_forward_sequence(vs, V, _keep(mask, N, T), blocks)
+    else:
+        z = np.empty((N, H), dtype=dtype)
+        for t in range(T):
+            np.matmul(vs[t], V, out=z)  # (N, K) @ (K, H) -> (N, H): z_t
+            np.tanh(z, out=hs[t + 1])  # h_t = tanh(z_t), into the next step's inputs
+            if m_t is not None:
+                np.copyto(hs[t + 1], hs[t], where=~m_t[t][:, None])  # masked: h_t = h_{t-1}
 
     out = outputs(hs, mask, return_sequences)
+    if not keep_cache:
+        return out, None
     return out, RNNCache(vs, np.ascontiguousarray(V.T), m_t, return_sequences)
 
 
@@ -203,25 +242,26 @@ def rnn_backward(dh: np.ndarray, cache: RNNCache) -> tuple[np.ndarray, Params]:
     if not cache.return_sequences:  # the output is h_T: dh enters at the last step only
         dh_next[...] = dh_out
         zeros = np.zeros((N, H), dtype=dtype)
-    if fused is None:
+    U_t = V_t[:, F + 1 :]  # (H, H)
+    if fused is not None:  # the whole backward recurrence in one compiled call
+        keep = np.ones((T, N), dtype=bool) if m is None else m
+        fused.rnn_backward_sequence(
+            dh_out if cache.return_sequences else dz, cache.return_sequences, hs,
+            np.ascontiguousarray(U_t), keep, dz, dh_next, _blocks(N, T, K, H),
+        )  # fmt: skip
+    else:
         P = np.multiply(hs[1:], hs[1:])  # (T, N, H)
         np.subtract(1.0, P, out=P)  # tanh' = 1 - h_t^2, for all steps at once
-    else:
-        keep_all = np.ones((T, N), dtype=bool) if m is None else m
-    U_t = V_t[:, F + 1 :]  # (H, H)
-    dh_t = np.empty((N, H), dtype=dtype)
-    for t in range(T - 1, -1, -1):
-        ext = dh_out[t] if cache.return_sequences else zeros  # from the output h_t
-        if fused is None:
+        dh_t = np.empty((N, H), dtype=dtype)
+        for t in range(T - 1, -1, -1):
+            ext = dh_out[t] if cache.return_sequences else zeros  # from the output h_t
             np.add(dh_next, ext, out=dh_t)
             np.multiply(dh_t, P[t], out=dz[t])  # dz_t = dh_t (1 - h_t^2)
             if m is not None:
                 dz[t][~m[t]] = 0.0  # masked step: nothing flows into the weights
-        else:
-            fused.rnn_step_backward(dh_next, ext, hs[t + 1], keep_all[t], dz[t], dh_t)
-        np.matmul(dz[t], U_t, out=dh_next)  # (N, H) @ (H, H) -> (N, H): dh_{t-1}
-        if m is not None:
-            np.copyto(dh_next, dh_t, where=~m[t][:, None])  # masked: h_t = h_{t-1}
+            np.matmul(dz[t], U_t, out=dh_next)  # (N, H) @ (H, H) -> (N, H): dh_{t-1}
+            if m is not None:
+                np.copyto(dh_next, dh_t, where=~m[t][:, None])  # masked: h_t = h_{t-1}
 
     dz2 = dz.reshape(T * N, H)
     dV = np.matmul(vs[:T].reshape(T * N, K).T, dz2)  # (K, TN) @ (TN, H) -> [dW; db; dU]
