@@ -53,6 +53,7 @@ __all__ = [
     "infer_sequence",
     "backward_sequence",
     "blas_threads_pinned",
+    "matmul",
     "tanh_inplace",
 ]
 
@@ -119,6 +120,40 @@ def _gemm(ta, tb, m, n, k, A, lda, B, ldb, beta, C, ldc):  # pragma: no cover - 
         _sgemm(*args)
     else:
         _dgemm(*args)
+
+
+@njit(inline="always")
+def _ld(M):  # pragma: no cover - compiled
+    """Elements between the rows of a 2-d array (NumPy gives a one-row array any stride)."""
+    if M.shape[0] <= 1:
+        return max(M.shape[1], 1)
+    return M.strides[0] // M.itemsize
+
+
+@_jit
+def _matmul_part(A, ta, B, C, by_cols, lo, hi, b):  # pragma: no cover - compiled
+    """Rows (or with ``by_cols`` columns) ``lo:hi`` of ``C = op(A) @ B``; 2-d arrays whose
+    rows are contiguous (``op`` transposes ``A`` when ``ta``)."""
+    m, n = C.shape
+    k = A.shape[0] if ta else A.shape[1]
+    lda, ldb, ldc = _ld(A), _ld(B), _ld(C)
+    if by_cols:
+        _gemm(ta, False, m, hi - lo, k, A, lda, B[:, lo:], ldb, 0.0, C[:, lo:], ldc)
+    elif ta:
+        _gemm(ta, False, hi - lo, n, k, A[:, lo:], lda, B, ldb, 0.0, C[lo:], ldc)
+    else:
+        _gemm(ta, False, hi - lo, n, k, A[lo:], lda, B, ldb, 0.0, C[lo:], ldc)
+
+
+def matmul(A, B, C, blocks: int, ta: bool = False) -> None:
+    """``C = A @ B`` (``A.T @ B`` with ``ta``) with SciPy's BLAS on ``blocks`` threads of ours
+    (the wider of C's dimensions cut into blocks), its own threads held at one: NumPy's
+    OpenBLAS would leave its workers spinning on the cores the recurrence needs next. Rows of
+    ``A``, ``B`` and ``C`` must be contiguous (any row stride)."""
+    m, n = C.shape
+    by_cols = n > m
+    with blas_threads_pinned():
+        _in_blocks(_matmul_part, (A, ta, B, C, by_cols), n if by_cols else m, blocks)
 
 
 # --------------------------------------------------------------------------- tanh

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._kernels import _gemm, _in_blocks, _jit, _tanh_run, blas_threads_pinned
+from ._kernels import _gemm, _in_blocks, _jit, _tanh_run, blas_threads_pinned, matmul
 
 __all__ = [
     "rnn_forward_sequence",
@@ -36,6 +36,7 @@ __all__ = [
     "gru_forward_sequence",
     "gru_infer_sequence",
     "gru_backward_sequence",
+    "matmul",
 ]
 
 

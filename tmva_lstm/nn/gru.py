@@ -63,6 +63,7 @@ from .rnn import (
     _as_float,
     _blocks,
     _kernels,
+    _matmul,
     _state,
     check_recurrent_inputs,
     outputs,
@@ -203,13 +204,14 @@ def gru_forward(
     xs = np.empty((T, N, F + 1), dtype=dtype)
     xs[:, :, :F] = x.transpose(1, 0, 2)
     xs[:, :, F] = 1.0
-    xp = np.matmul(xs.reshape(T * N, F + 1), Wx_half).reshape(T, N, 3 * H)  # every x_t W + b
     m_t = None if mask is None else np.ascontiguousarray(np.asarray(mask, dtype=bool).T)
     fused = _kernels()
+    blocks = _blocks(N, T, H, 3 * H)
+    # every step's x_t W + b: (TN, F+1) @ (F+1, 3H)
+    xp = _matmul(fused, xs.reshape(T * N, F + 1), Wx_half, blocks).reshape(T, N, 3 * H)
     if fused is not None:
         keep = np.ones((T, N), dtype=bool) if m_t is None else m_t
         U_step = U_half if reset_after else U_rz  # the GEMM of every step with h_{t-1}
-        blocks = _blocks(N, T, H, 3 * H)
     if fused is not None and not keep_cache:  # inference: no cache, batch-first output
         out = np.empty((N, T if return_sequences else 1, H), dtype=dtype)
         fused.gru_infer_sequence(
@@ -361,16 +363,19 @@ def gru_backward(dh: np.ndarray, cache: GRUCache) -> tuple[np.ndarray, Params]:
         _backward_recurrence(dh_out, cache.return_sequences, acts, hs, U_t, after, m, dz, dh_next)
 
     dz2 = dz.reshape(T * N, -1)
-    dWx = np.matmul(xs.reshape(T * N, F + 1).T, dz2[:, : 3 * H])  # (F+1, 3H): (n, r, z)
-    dx = np.matmul(dz2[:, : 3 * H], cache.Wx_t[:, :F]).reshape(T, N, F)  # (TN, 3H) @ (3H, F)
+    blocks = _blocks(N, T, H, 3 * H)
+    # (F+1, TN) @ (TN, 3H): (n, r, z)
+    dWx = _matmul(fused, xs.reshape(T * N, F + 1), dz2[:, : 3 * H], blocks, ta=True)
+    # (TN, 3H) @ (3H, F)
+    dx = _matmul(fused, dz2[:, : 3 * H], cache.Wx_t[:, :F], blocks).reshape(T, N, F)
     hs2 = hs[:T].reshape(T * N, H)
     if after:
-        dU = np.matmul(hs2.T, dz2[:, H:])  # (H, TN) @ (TN, 3H): (r, z, n)
+        dU = _matmul(fused, hs2, dz2[:, H:], blocks, ta=True)  # (H, TN) @ (TN, 3H): (r, z, n)
     else:
         dU = np.empty((H, 3 * H), dtype=dtype)
-        np.matmul(hs2.T, dz2[:, H : 3 * H], out=dU[:, : 2 * H])  # r, z
+        _matmul(fused, hs2, dz2[:, H : 3 * H], blocks, out=dU[:, : 2 * H], ta=True)  # r, z
         rh = acts[:, :, 3 * H :].reshape(T * N, H)
-        np.matmul(rh.T, dz2[:, :H], out=dU[:, 2 * H :])  # n: (r h)^T da_n
+        _matmul(fused, rh, dz2[:, :H], blocks, out=dU[:, 2 * H :], ta=True)  # n: (r h)^T da_n
     inv = np.argsort(_input_order(H))  # (n, r, z) -> (r, z, n)
     grads = {
         "W": np.ascontiguousarray(dWx[:F, inv]),

@@ -500,9 +500,15 @@ def lstm_backward(dh: np.ndarray, cache: LSTMCache) -> tuple[np.ndarray, Params]
             if m is not None:
                 np.copyto(dh_next, dh_t, where=~m[t][:, None])  # masked: h_t = h_{t-1}
     dz2 = dz.reshape(T * N, 4 * H)
-    # (K, TN) @ (TN, 4H) -> (K, 4H): [dW; db; dU]
-    dV = np.matmul(vs[:T].reshape(T * N, K).T, dz2)
-    np.matmul(dz2, cache.V_t[:, :F], out=dx.reshape(T * N, F))  # (TN, 4H) @ (4H, F)
+    v2 = vs[:T].reshape(T * N, K)
+    if compiled is not None:  # the same products, on our threads (see _kernels.matmul)
+        dV = np.empty((K, 4 * H), dtype=dtype)
+        blocks = _blocks(N, T, K, H)
+        compiled.matmul(v2, dz2, dV, blocks, ta=True)  # (K, TN) @ (TN, 4H): [dW; db; dU]
+        compiled.matmul(dz2, cache.V_t[:, :F], dx.reshape(T * N, F), blocks)  # (TN, 4H) @ (4H, F)
+    else:
+        dV = np.matmul(v2.T, dz2)  # (K, TN) @ (TN, 4H) -> (K, 4H): [dW; db; dU]
+        np.matmul(dz2, cache.V_t[:, :F], out=dx.reshape(T * N, F))  # (TN, 4H) @ (4H, F)
 
     inv = _public_order(H)  # internal (g, i, f, o) -> public (i, f, g, o)
     grads = {

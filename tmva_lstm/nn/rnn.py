@@ -72,6 +72,17 @@ def _blocks(N: int, T: int, K: int, G: int) -> int:
     return _lstm_blocks(N, T, K, max(1, G // 4))
 
 
+def _matmul(fused, A, B, blocks: int, out=None, ta: bool = False) -> np.ndarray:
+    """``A @ B`` (``A.T @ B`` with ``ta``): with the compiled kernels, SciPy's BLAS on our
+    threads (:func:`tmva_lstm.nn._kernels.matmul`), else NumPy's ``matmul``."""
+    if fused is None:
+        return np.matmul(A.T if ta else A, B, out=out)
+    if out is None:
+        out = np.empty((A.shape[1] if ta else A.shape[0], B.shape[1]), dtype=B.dtype)
+    fused.matmul(A, B, out, blocks, ta=ta)
+    return out
+
+
 def _state(s, N: int, H: int, dtype) -> np.ndarray:
     """An initial state ``(N, H)`` as a C-contiguous array of ``dtype`` (zeros for None)."""
     return np.zeros((N, H), dtype=dtype) if s is None else np.ascontiguousarray(s, dtype=dtype)
@@ -264,8 +275,10 @@ def rnn_backward(dh: np.ndarray, cache: RNNCache) -> tuple[np.ndarray, Params]:
                 np.copyto(dh_next, dh_t, where=~m[t][:, None])  # masked: h_t = h_{t-1}
 
     dz2 = dz.reshape(T * N, H)
-    dV = np.matmul(vs[:T].reshape(T * N, K).T, dz2)  # (K, TN) @ (TN, H) -> [dW; db; dU]
-    dx = np.matmul(dz2, V_t[:, :F]).reshape(T, N, F)  # (TN, H) @ (H, F)
+    blocks = _blocks(N, T, K, H)
+    # (K, TN) @ (TN, H) -> [dW; db; dU]
+    dV = _matmul(fused, vs[:T].reshape(T * N, K), dz2, blocks, ta=True)
+    dx = _matmul(fused, dz2, V_t[:, :F], blocks).reshape(T, N, F)  # (TN, H) @ (H, F)
     grads = {
         "W": np.ascontiguousarray(dV[:F]),
         "U": np.ascontiguousarray(dV[F + 1 :]),
