@@ -35,9 +35,11 @@ How it is made fast (the numbers are those of the textbook order of operations):
 * with numba (a core dependency) the whole recurrence is one compiled call
   (:mod:`tmva_lstm.nn._kernels`): each step's GEMM goes to SciPy's BLAS from compiled code and
   the gate arithmetic runs in compiled loops, the batch cut into row blocks that numba's
-  threads run side by side; inference (``keep_cache=False``) writes no per-step arrays at
-  all. Results agree with the NumPy path to float rounding (float32 about 1e-6 relative: a
-  vectorised ``tanh`` approximation and another summation order; float64 about 1e-14). ``TMVA_LSTM_KERNEL=numpy`` selects the NumPy path, the always-available
+  threads run side by side; the backward pass also accumulates ``[dW; db; dU]`` and ``dx``
+  step by step there, and inference (``keep_cache=False``) writes no per-step arrays at all.
+  Results agree with the NumPy path to float rounding (float32 about 1e-6 relative: a
+  vectorised ``tanh`` approximation and another summation order; float64 about 1e-14).
+  ``TMVA_LSTM_KERNEL=numpy`` selects the NumPy path, the always-available
   reference: a Python loop over the steps, whole-array ufuncs for the element-wise work, the
   backward factors that do not depend on the recurrence computed for all steps at once;
 * a call's working arrays (the cache, the backward pass's scratch) are views into one block of
@@ -479,12 +481,11 @@ def lstm_backward(dh: np.ndarray, cache: LSTMCache) -> tuple[np.ndarray, Params]
         dh_out[...] = 0.0  # one block of zeros, used at every step
     dc = np.zeros((N, H), dtype=dtype)  # gradient of c_t from step t+1
 
-    if compiled is not None:  # the whole backward recurrence in one compiled call
+    if compiled is not None:  # the whole backward recurrence and all GEMMs in one call
         keep = np.ones((T, N), dtype=bool) if m is None else m
-        U_t = np.ascontiguousarray(cache.V_t[:, F + 1 :])  # (4H, H)
-        compiled.backward_sequence(
-            dh_out, cache.return_sequences, acts, cs, tanh_c, U_t, keep, dz, dh_next, dc,
-            _blocks(N, T, K, H),
+        dV = compiled.backward_sequence(
+            dh_out, cache.return_sequences, acts, cs, tanh_c, vs, cache.V_t, keep,
+            dz, dx, dh_next, dc, _blocks(N, T, K, H),
         )  # fmt: skip
     else:
         P, Q = factors
@@ -499,15 +500,9 @@ def lstm_backward(dh: np.ndarray, cache: LSTMCache) -> tuple[np.ndarray, Params]
             np.matmul(dz[t], U_t, out=dh_next)  # (N, 4H) @ (4H, H) -> (N, H): dh_{t-1}
             if m is not None:
                 np.copyto(dh_next, dh_t, where=~m[t][:, None])  # masked: h_t = h_{t-1}
-    dz2 = dz.reshape(T * N, 4 * H)
-    v2 = vs[:T].reshape(T * N, K)
-    if compiled is not None:  # the same products, on our threads (see _kernels.matmul)
-        dV = np.empty((K, 4 * H), dtype=dtype)
-        blocks = _blocks(N, T, K, H)
-        compiled.matmul(v2, dz2, dV, blocks, ta=True)  # (K, TN) @ (TN, 4H): [dW; db; dU]
-        compiled.matmul(dz2, cache.V_t[:, :F], dx.reshape(T * N, F), blocks)  # (TN, 4H) @ (4H, F)
-    else:
-        dV = np.matmul(v2.T, dz2)  # (K, TN) @ (TN, 4H) -> (K, 4H): [dW; db; dU]
+        dz2 = dz.reshape(T * N, 4 * H)
+        # (K, TN) @ (TN, 4H) -> (K, 4H): [dW; db; dU]
+        dV = np.matmul(vs[:T].reshape(T * N, K).T, dz2)
         np.matmul(dz2, cache.V_t[:, :F], out=dx.reshape(T * N, F))  # (TN, 4H) @ (4H, F)
 
     inv = _public_order(H)  # internal (g, i, f, o) -> public (i, f, g, o)
