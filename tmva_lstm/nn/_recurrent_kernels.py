@@ -10,9 +10,10 @@ thread. What does not depend on the recurrence stays outside, as on the NumPy pa
 input projection of all steps is one GEMM before the loop, the weight gradients and ``dx``
 are one GEMM each after it.
 
-Numbers: the arithmetic is the NumPy path's, in the same order (no fast-math, no fused
-multiply-adds), except float32 ``tanh`` (the LSTM kernels' vectorised rational approximation,
-at most 6 ulp from the exact value) and the order in which BLAS sums a block of rows. Measured
+Numbers: the arithmetic is the NumPy path's, in the same order (no reassociation; multiplies
+and adds may fuse, the fast-math flag ``contract``), except float32 ``tanh`` (the LSTM
+kernels' vectorised rational approximation, within 5 ulp of the exact value) and the order
+in which BLAS sums a block of rows. Measured
 against the NumPy path: float32 agrees to about 1e-6 relative, float64 to about 1e-15
 (``tests/test_rnn.py`` and ``tests/test_gru.py``, ``test_numba_and_numpy_paths_agree``, hold
 them to 2e-6 and 1e-13).
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._kernels import _gemm, _in_blocks, _jit, _tanh_run, blas_threads_pinned, matmul
+from ._kernels import FMA, _gemm, _in_blocks, _jit, _tanh_run, blas_threads_pinned, matmul
 
 __all__ = [
     "rnn_forward_sequence",
@@ -48,7 +49,7 @@ def _run(kernel, args: tuple, N: int, blocks: int) -> None:
 # --------------------------------------------------------------------------- RNN
 
 
-@_jit
+@_jit(fastmath=FMA)
 def _rnn_forward_rows(vs, V, keep, lo, hi, b):  # pragma: no cover - compiled
     T = vs.shape[0] - 1
     K, H = V.shape
@@ -57,11 +58,11 @@ def _rnn_forward_rows(vs, V, keep, lo, hi, b):  # pragma: no cover - compiled
     z = np.empty((n, H), dtype=V.dtype)
     for t in range(T):
         _gemm(False, False, n, H, K, vs[t, lo:hi], K, V, H, 0.0, z, H)  # z_t (n, H)
+        _tanh_run(z.reshape(n * H), 0, n * H)
         for r in range(n):
             row = lo + r
             h, h_prev, zr = vs[t + 1, row, F1:], vs[t, row, F1:], z[r]
             if keep[t, row]:
-                _tanh_run(zr, 0, H)
                 for j in range(H):
                     h[j] = zr[j]  # h_t = tanh(z_t)
             else:
@@ -75,7 +76,7 @@ def rnn_forward_sequence(vs, V, keep, blocks: int) -> None:
     _run(_rnn_forward_rows, (vs, V, keep), vs.shape[1], blocks)
 
 
-@_jit
+@_jit(fastmath=FMA)
 def _rnn_infer_rows(x, V, h0, keep, out, seq, lo, hi, b):  # pragma: no cover - compiled
     N, T, F = x.shape
     K, H = V.shape
@@ -93,11 +94,11 @@ def _rnn_infer_rows(x, V, h0, keep, out, seq, lo, hi, b):  # pragma: no cover - 
             for k in range(F):
                 vr[k] = xr[k]
         _gemm(False, False, n, H, K, v, K, V, H, 0.0, z, H)
+        _tanh_run(z.reshape(n * H), 0, n * H)
         for r in range(n):
             row = lo + r
             if keep[t, row]:
                 zr, hr = z[r], v[r, F1:]
-                _tanh_run(zr, 0, H)
                 for j in range(H):
                     hr[j] = zr[j]
             if seq:
@@ -115,7 +116,7 @@ def rnn_infer_sequence(x, V, h0, keep, out, seq: bool, blocks: int) -> None:
     _run(_rnn_infer_rows, (x, V, h0, keep, out, seq), x.shape[0], blocks)
 
 
-@_jit
+@_jit(fastmath=FMA)
 def _rnn_backward_rows(dh_out, seq, hs, U_t, keep, dz, dh_next, lo, hi, b):  # pragma: no cover
     T, _, H = dz.shape
     n = hi - lo
@@ -155,7 +156,7 @@ def rnn_backward_sequence(dh_out, seq: bool, hs, U_t, keep, dz, dh_next, blocks:
 # --------------------------------------------------------------------------- GRU forward
 
 
-@_jit(inline="always")
+@_jit(inline="always", fastmath=FMA)
 def _gru_step(xp_t, h_prev, a, hu, hn, U_half, U_n, b_hn, after, n):  # pragma: no cover
     """One step for ``n`` rows: ``a (n, 4H)`` gets (n, r, z, g); scratch ``hu (n, 3H)`` (after)
     or ``(n, 2H)`` (before), ``hn (n, H)``."""
@@ -191,7 +192,7 @@ def _gru_step(xp_t, h_prev, a, hu, hn, U_half, U_n, b_hn, after, n):  # pragma: 
         _tanh_run(a[r], 0, H)  # n_t
 
 
-@_jit
+@_jit(fastmath=FMA)
 def _gru_forward_rows(xp, hs, acts, U_half, U_n, b_hn, after, keep, lo, hi, b):  # pragma: no cover
     T, _, H4 = acts.shape
     H = H4 // 4
@@ -220,7 +221,7 @@ def gru_forward_sequence(xp, hs, acts, U_half, U_n, b_hn, after: bool, keep, blo
     _run(_gru_forward_rows, args, hs.shape[1], blocks)
 
 
-@_jit
+@_jit(fastmath=FMA)
 def _gru_infer_rows(
     xp, h0, U_half, U_n, b_hn, after, keep, out, seq, lo, hi, b
 ):  # pragma: no cover
@@ -261,7 +262,7 @@ def gru_infer_sequence(xp, h0, U_half, U_n, b_hn, after: bool, keep, out, seq: b
 # --------------------------------------------------------------------------- GRU backward
 
 
-@_jit
+@_jit(fastmath=FMA)
 def _gru_backward_rows(
     dh_out, seq, acts, hs, U_t, after, keep, dz, dh_next, lo, hi, b
 ):  # pragma: no cover - compiled
