@@ -257,31 +257,35 @@ def run(args: argparse.Namespace) -> int:
 
 def _train_typed(args: argparse.Namespace) -> int:
     """``train`` with ``--class`` (Multiclass) or ``--input``/``--target`` (Regression)."""
-    from . import workflow_types
+    from . import workflow
 
     classes, regression = _typed_sources(args)
-    if args.resume or args.memmap:
-        raise OptionError("--resume and --memmap are for two-class jobs only so far")
     common = dict(
         layout=args.layout, options=args.options, output_dir=args.output_dir, title=args.title,
         cut=args.cut, weight=args.weight, split_seed=args.split_seed,
+        resume_training=args.resume, memmap=args.memmap, job=_job_name(args),
     )  # fmt: skip
-    if args.job != "TMVAClassification":
-        common["job"] = args.job
     counts = _name_values(args.n_train or [], "--n-train", "NAME=N")
     if classes is not None:
         n_train = {name: _count(value, name) for name, value in counts}
-        result = workflow_types.train_classes_on_files(classes, n_train=n_train, **common)
+        result = workflow.train_classes_on_files(classes, n_train=n_train, **common)
     else:
         n = sum(_count(v, n) for n, v in counts) if counts else 0
         sources, targets = regression
-        result = workflow_types.train_regression_on_files(
-            sources, targets=targets, n_train=n, **common
-        )
+        result = workflow.train_regression_on_files(sources, targets=targets, n_train=n, **common)
     print(result.evaluation.summary(args.title), end="")
     for kind, path in result.files.items():
         print(f"  {kind:>10}: {path}")
     return 0
+
+
+def _job_name(args: argparse.Namespace) -> str:
+    """The job name of ``train``: --job, else TMVA's tutorial name for the analysis type."""
+    if args.job != "TMVAClassification":
+        return args.job
+    if args.classes:
+        return "TMVAMulticlass"
+    return "TMVARegression" if (args.target or args.input) else args.job
 
 
 def _typed_sources(args: argparse.Namespace):
@@ -305,10 +309,10 @@ def _typed_sources(args: argparse.Namespace):
 
 
 def _evaluate_typed(args: argparse.Namespace) -> int:
-    from . import workflow_types
+    from . import workflow
 
     classes, regression = _typed_sources(args)
-    ev = workflow_types.evaluate_typed_on_files(
+    ev = workflow.evaluate_typed_on_files(
         args.model, classes=classes, regression=regression, layout=args.layout, cut=args.cut,
         weight=args.weight, output_dir=args.output_dir,
     )  # fmt: skip
@@ -415,7 +419,7 @@ def _interrupted(args: argparse.Namespace, started: float) -> str:
         from .workflow import checkpoint_path
 
         job, title = (
-            (args.job, args.title)
+            (_job_name(args), args.title)
             if args.command == "train"
             else ("TMVA_LSTM_Classification", "PyLSTM")
         )

@@ -80,6 +80,12 @@ def iterate(
     return reader.chunks()
 
 
+_MEMMAP_NEEDS_ALL = (
+    "reading into a memory map needs every entry of the trees (no cut, no dropped events); "
+    "apply the selection when making the ntuple, or read without memmap"
+)
+
+
 def load(
     signal: Source,
     background: Source | None = None,
@@ -125,6 +131,7 @@ def load(
         return load_classes(
             {"Regression": signal}, layout=layout, cut=cut, weight=weight, targets=targets,
             step_size=step_size, max_events=max_events, dtype=dtype, non_finite=non_finite,
+            memmap=memmap,
         )  # fmt: skip
     if background is None:
         if class_expr is None:
@@ -152,10 +159,7 @@ def load(
         _check_same_layout(plans[-1], plans[0])
         in_place = cut is None and plans[0].F is not None and non_finite == "stop"
         if memmap is not None and not in_place:
-            raise OptionError(
-                "reading into a memory map needs every entry of the trees (no cut, no dropped "
-                "events); apply the selection when making the ntuple, or read without memmap"
-            )
+            raise OptionError(_MEMMAP_NEEDS_ALL)
         data = _read_all(readers, plans[0], in_place=in_place, memmap=memmap)
         data.n_dropped = sum(r.dropped for r in readers)
     finally:
@@ -189,6 +193,7 @@ def load_classes(
     max_events: int | None = None,
     dtype: Any = np.float32,
     non_finite: str = "stop",
+    memmap: str | os.PathLike | None = None,
 ) -> Dataset:
     """Read K named classes, as TMVA's ``AddTree(tree, className)``: ``y`` = the index of
     the class in ``classes`` (insertion order), ``Dataset.class_names`` = its keys.
@@ -196,6 +201,7 @@ def load_classes(
     ``{"Signal": "sig.root:t", "ttbar": "tt.root:t", "WJets": "w.root:t"}`` gives y = 0, 1,
     2. ``targets``: regression target expressions, read into ``Dataset.targets (N, M)``.
     ``cut`` and ``weight`` apply to every class; an empty class raises ``DataError``.
+    ``memmap``: as for :func:`load`.
     """
     names = list(classes)
     if not names or not all(isinstance(n, str) and n.strip() for n in names):
@@ -226,7 +232,9 @@ def load_classes(
         for plan in plans[1:]:
             _check_same_layout(plan, plans[0])
         in_place = cut is None and plans[0].F is not None and non_finite == "stop"
-        data = _read_all(readers, plans[0], in_place=in_place)
+        if memmap is not None and not in_place:
+            raise OptionError(_MEMMAP_NEEDS_ALL)
+        data = _read_all(readers, plans[0], in_place=in_place, memmap=memmap)
         data.n_dropped = sum(r.dropped for r in readers)
     finally:
         for r in readers:

@@ -1,6 +1,5 @@
-"""Whole jobs on ntuples, as a TMVA Factory runs them: split, train, test, evaluate, write.
-
-These are the functions behind the ``tmva-lstm`` command; they are part of the Python API.
+"""Two-class (``AnalysisType=Classification``) jobs on ntuples, as a TMVA Factory runs them:
+read, split, train (or resume), test, evaluate, write.
 
 Outputs of :func:`train_on_files` under ``output_dir`` (TMVA's names)::
 
@@ -17,18 +16,25 @@ Outputs of :func:`train_on_files` under ``output_dir`` (TMVA's names)::
 
 from __future__ import annotations
 
-import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError, OptionError
-from .model import Model
-from .options import MethodOptions
-from .scoring import apply_to_files  # re-exported: the apply path lives in scoring.py
-from .training import Progress, resume, train
+from ..errors import OptionError
+from ..model import Model
+from ..options import MethodOptions
+from ..training import Progress
+from .steps import (
+    check_fits,
+    check_names,
+    check_output_dir,
+    job_files,
+    memmap_path,
+    predict_rows,
+    report_dropped,
+    train_or_resume,
+)
 
 __all__ = [
     "RunResult",
@@ -36,7 +42,7 @@ __all__ = [
     "split_train_test",
     "train_on_files",
     "evaluate_on_files",
-    "apply_to_files",
+    "test_summary",
     "TUTORIAL_OPTIONS",
     "demo",
 ]
@@ -105,25 +111,6 @@ def _check_split_args(n_train_signal, n_train_background, seed) -> None:
             )
 
 
-def check_names(title: str, job: str, dataset: str = "dataset") -> None:
-    """Title (a branch and directory name), job and dataset (file and directory names)."""
-    from .modelfile import check_title
-
-    check_title(title)
-    for key, value in (("job", job), ("dataset", dataset)):
-        if (not isinstance(value, str) or not value.strip() or value in (".", "..")
-                or "/" in value or "\\" in value or os.sep in value or "\0" in value):  # fmt: skip
-            raise OptionError(
-                f"{key} name {value!r} must be a plain file name, without path separators; "
-                "put outputs elsewhere with --output-dir"
-            )
-
-
-def checkpoint_path(output_dir, job: str, title: str, dataset: str = "dataset") -> Path:
-    """Where :func:`train_on_files` keeps the checkpoint of a job."""
-    return Path(output_dir) / dataset / "weights" / f"{job}_{title}.checkpoint.xml"
-
-
 def _sample_counts(data, train_rows, test_rows) -> dict[str, dict[str, int]]:
     out = {}
     for cls, name in ((1, "signal"), (0, "background")):
@@ -143,29 +130,9 @@ def split_train_test(data, n_train_signal: int = 0, n_train_background: int = 0,
     return data.subset(train_order), data.subset(test_index)
 
 
-def _check_fits(model: Model, model_path, data) -> None:
-    """The data must have the (T, F) the model was trained on."""
-    if (data.n_steps, data.n_features) != model.input_layout:
-        T, F = model.input_layout
-        raise DataError(
-            f"model {model_path} was trained on {T} time steps x {F} features, but "
-            f"'{data.source}' gives {data.n_steps} x {data.n_features}; use the model's data "
-            f"layout ({model.data_layout or 'see --layout'}) or the matching model"
-        )
-
-
-def _predict_rows(model: Model, data, rows: np.ndarray, chunk: int = 8192) -> np.ndarray:
-    """Scores of ``data``'s events ``rows``, read chunk by chunk (``data.X`` may be on disk)."""
-    out = np.empty(len(rows))
-    for s in range(0, len(rows), chunk):
-        r = rows[s : s + chunk]
-        out[s : s + chunk] = model.predict(data.X[r], None if data.mask is None else data.mask[r])
-    return out
-
-
 def _tree_data(data, rows: np.ndarray, scores: np.ndarray, layout, with_variables: bool):
-    from .data import variable_branches
-    from .results import TreeData
+    from ..data import variable_branches
+    from ..results import TreeData
 
     variables = variable_branches(data.subset(rows), layout) if with_variables else {}
     # a jagged layout's sequence length is a spectator (AddSpectator), not an input variable
@@ -180,10 +147,10 @@ def _tree_data(data, rows: np.ndarray, scores: np.ndarray, layout, with_variable
 
 def _write_outputs(model, title, job, dataset, output_dir, data, train_rows, test_rows, layout,
                    files, with_variables=True, create_mva_pdfs=False):  # fmt: skip
-    from .results import write_results
+    from ..results import write_results
 
-    train_scores = _predict_rows(model, data, train_rows)
-    test_scores = _predict_rows(model, data, test_rows)
+    train_scores = np.asarray(predict_rows(model, data, train_rows), dtype=np.float64)
+    test_scores = np.asarray(predict_rows(model, data, test_rows), dtype=np.float64)
     evaluation, written = write_results(
         output_dir,
         title=title,
@@ -224,14 +191,11 @@ def train_on_files(
     ``memmap=True`` keeps the inputs on disk (``<output_dir>/inputs.npy``) instead of in
     memory, for samples larger than memory; TestTree and TrainTree then hold no input variables.
     """
-    from .data import SequenceLayout, load
+    from ..data import SequenceLayout, load
 
     opts = options if isinstance(options, MethodOptions) else MethodOptions.from_string(options)
     check_names(title, job, dataset)
-    if Path(output_dir).exists() and not Path(output_dir).is_dir():
-        from .errors import OutputFileError
-
-        raise OutputFileError(f"output directory {output_dir} is a file; give a directory")
+    check_output_dir(output_dir)
     _check_split_args(n_train_signal, n_train_background, split_seed)
     seq_layout = SequenceLayout.from_string(layout) if isinstance(layout, str) else layout
     data = load(
@@ -242,13 +206,9 @@ def train_on_files(
         weight=weight,
         class_expr=class_expr,
         non_finite=opts.non_finite.lower(),
-        memmap=Path(output_dir) / "inputs.npy" if memmap else None,
+        memmap=memmap_path(output_dir, memmap),
     )
-    if data.n_dropped:
-        print(
-            f"tmva-lstm: dropped {data.n_dropped} events with NaN or infinite inputs (NonFinite=DROP)",
-            file=sys.stderr,
-        )
+    report_dropped(data)
     if opts.input_layout is None:
         opts = opts.replace(input_layout=(data.n_steps, data.n_features))
     train_rows, test_rows = split_indices(data.y, n_train_signal, n_train_background, split_seed)
@@ -256,31 +216,10 @@ def train_on_files(
     progress.samples(_sample_counts(data, train_rows, test_rows))
 
     output_dir = Path(output_dir)
-    weights_dir = output_dir / dataset / "weights"
-    files = {
-        "model": weights_dir / f"{job}_{title}.weights.xml",
-        "checkpoint": checkpoint_path(output_dir, job, title, dataset),
-    }
-    args = (data.X, data.y, data.weights)  # the training rows are chosen by index: no copy
-    if resume_training:
-        if not files["checkpoint"].exists():
-            raise DataError(
-                f"no checkpoint {files['checkpoint']} to resume from; run without --resume first"
-            )
-        model = resume(
-            files["checkpoint"], *args, mask=data.mask, index=train_rows, progress=progress,
-            options=opts,
-        )  # fmt: skip
-    else:
-        model = train(
-            *args,
-            opts,
-            mask=data.mask,
-            index=train_rows,
-            variable_names=data.variable_names,
-            checkpoint=files["checkpoint"],
-            progress=progress,
-        )
+    files = job_files(output_dir, job, title, dataset)
+    model = train_or_resume(
+        data, data.y, opts, files, train_rows, resume_training=resume_training, progress=progress
+    )
     model.data_layout = str(seq_layout)
     model.save(files["model"], title=title)
     evaluation = _write_outputs(
@@ -307,9 +246,9 @@ def evaluate_on_files(
     ``title``: the name in the printout (default: the title the model was saved with). There is
     no training sample here, so :func:`test_summary` is the printout (no overtraining check).
     """
-    from .data import load
-    from .evaluate import evaluate
-    from .modelfile import model_title
+    from ..data import load
+    from ..evaluate import evaluate
+    from ..modelfile import model_title
 
     model = Model.load(model_path)
     if model.analysis_type != "CLASSIFICATION":
@@ -322,11 +261,11 @@ def evaluate_on_files(
     if not layout:
         raise OptionError(f"{model_path} records no data layout; give --layout")
     data = load(signal, background, layout=layout, cut=cut, weight=weight, class_expr=class_expr)
-    _check_fits(model, model_path, data)
+    check_fits(model, model_path, data)
     scores = model.predict(data.X, data.mask)
     if output_dir is None:  # new events only: no training sample, no overtraining check
         return evaluate(scores, data.y, data.weights)
-    from .results import TreeData, write_results
+    from ..results import TreeData, write_results
 
     result, _ = write_results(
         output_dir, title=title, test=TreeData(scores, data.y, data.weights), train=None
@@ -340,7 +279,7 @@ def test_summary(evaluation, title: str, dataset: str = "dataset") -> str:
     ROC-integ and the signal efficiencies at B = 0.01, 0.10, 0.30 of the one sample; the
     overtraining check and the K-S test need a training sample and are left out.
     """
-    from .evaluate import _HLINE, _LOG_PREFIX
+    from ..evaluate import _HLINE, _LOG_PREFIX
 
     e = evaluation.eff_at_b
     lines = [
@@ -364,7 +303,7 @@ def test_summary(evaluation, title: str, dataset: str = "dataset") -> str:
 def demo(output_dir: str | Path = "results", data_file: str | Path | None = None,
          max_epochs: int | None = None, progress: Progress | None = None) -> RunResult:  # fmt: skip
     """The tutorial job: TMVA_RNN_Classification's LSTM on the shipped sample, 1600 + 1600 training events."""
-    from .sample import sample_file
+    from ..sample import sample_file
 
     path = Path(data_file) if data_file else sample_file()
     options = TUTORIAL_OPTIONS

@@ -1,16 +1,22 @@
 """Multiclass and regression jobs on ntuples, as a TMVA Factory runs them with
-``AnalysisType=Multiclass`` or ``Regression``: read, split, train, test, evaluate, write.
+``AnalysisType=Multiclass`` or ``Regression``: read, split, train (or resume), test, evaluate,
+write. The steps they share with two-class jobs are in :mod:`tmva_lstm.workflow.steps`.
 
 Outputs under ``output_dir`` (TMVA's names)::
 
     <job>.root                                      TestTree, TrainTree, Method_PyLSTM/<title>/
-                                                    histograms (tmva_lstm.results.analysis_types)
+                                                    objects (tmva_lstm.results.analysis_types)
+    inputs.npy                                      with memmap=True only: the inputs, on disk
     <dataset>/weights/<job>_<title>.weights.xml     the model
-    <dataset>/weights/<job>_<title>.checkpoint.xml  the last epoch's training state
+    <dataset>/weights/<job>_<title>.checkpoint.xml  the last epoch's training state (--resume)
     summary.txt                                     the Factory's evaluation printout
 
 The split is TMVA's ``SplitMode=Random``: ``n_train`` events of each class (regression: of the
-one sample) train, the rest test; 0 means half (TMVA's default).
+one sample) train, the rest test; 0 means half (TMVA's default). ``resume_training=True``
+continues from the checkpoint (same data, same split: bit-identical to an uninterrupted run);
+``memmap=True`` keeps the inputs on disk (``<output_dir>/inputs.npy``) for samples larger than
+memory; TestTree and TrainTree then hold no input variables (and a Regression job writes no
+``_reg_var`` histograms).
 """
 
 from __future__ import annotations
@@ -21,10 +27,21 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import OptionError
-from .model import Model
-from .options import MethodOptions
-from .training import Progress, train
+from ..errors import OptionError
+from ..model import Model
+from ..options import MethodOptions
+from ..training import Progress
+from .steps import (
+    check_fits,
+    check_names,
+    check_output_dir,
+    job_files,
+    job_options,
+    memmap_path,
+    predict_rows,
+    report_dropped,
+    train_or_resume,
+)
 
 __all__ = [
     "TypedRunResult",
@@ -75,49 +92,26 @@ def split_classes(
     return rng.permutation(np.concatenate(train_idx)), np.concatenate(test_idx)
 
 
-def _options(options, analysis_type: str, data) -> MethodOptions:
-    opts = options if isinstance(options, MethodOptions) else MethodOptions.from_string(options)
-    defaults = MethodOptions()
-    if opts.analysis_type not in (analysis_type, defaults.analysis_type):
-        raise OptionError(
-            f"AnalysisType={opts.analysis_type.capitalize()} in the options contradicts the "
-            f"{analysis_type.capitalize()} job; leave AnalysisType out"
-        )
-    opts = opts.replace(analysis_type=analysis_type)
-    if opts.input_layout is None:
-        opts = opts.replace(input_layout=(data.n_steps, data.n_features))
-    return opts
-
-
-def _predict_rows(model: Model, data, rows: np.ndarray, chunk: int = 8192) -> np.ndarray:
-    parts = []
-    for s in range(0, len(rows), chunk):
-        r = rows[s : s + chunk]
-        parts.append(model.predict(data.X[r], None if data.mask is None else data.mask[r]))
-    return np.concatenate(parts)
+def _parse(options) -> MethodOptions:
+    return options if isinstance(options, MethodOptions) else MethodOptions.from_string(options)
 
 
 def _run(data, opts, layout, output_dir, title, job, dataset, train_rows, test_rows, progress,
-         class_names=None, target_names=None):  # fmt: skip
-    from .atomic import atomic_write_bytes
-    from .evaluation.analysis_types import evaluate_multiclass, evaluate_regression
+         resume_training, with_variables, class_names=None, target_names=None):  # fmt: skip
+    from ..atomic import atomic_write_bytes
+    from ..evaluation.analysis_types import evaluate_multiclass, evaluate_regression
 
     output_dir = Path(output_dir)
-    weights_dir = output_dir / dataset / "weights"
-    files = {
-        "model": weights_dir / f"{job}_{title}.weights.xml",
-        "checkpoint": weights_dir / f"{job}_{title}.checkpoint.xml",
-    }
+    files = job_files(output_dir, job, title, dataset)
     y = data.targets if target_names is not None else data.y
-    model = train(
-        data.X, y, data.weights, opts, mask=data.mask, index=train_rows,
-        variable_names=data.variable_names, class_names=class_names, target_names=target_names,
-        checkpoint=files["checkpoint"], progress=progress,
+    model = train_or_resume(
+        data, y, opts, files, train_rows, resume_training=resume_training, progress=progress,
+        class_names=class_names, target_names=target_names,
     )  # fmt: skip
     model.data_layout = str(layout)
     model.save(files["model"], title=title)
-    test_pred = _predict_rows(model, data, test_rows)
-    train_pred = _predict_rows(model, data, train_rows)
+    test_pred = predict_rows(model, data, test_rows)
+    train_pred = predict_rows(model, data, train_rows)
     w = data.weights
     if target_names is None:
         evaluation = evaluate_multiclass(
@@ -130,7 +124,8 @@ def _run(data, opts, layout, output_dir, title, job, dataset, train_rows, test_r
             train_pred, data.targets[train_rows], w[train_rows], model.target_names,
         )  # fmt: skip
     files["output"] = _write_file(model, data, layout, output_dir / f"{job}.root", title,
-                                  dataset, train_rows, test_rows, train_pred, test_pred)  # fmt: skip
+                                  dataset, train_rows, test_rows, train_pred, test_pred,
+                                  with_variables)  # fmt: skip
     files["summary"] = atomic_write_bytes(
         output_dir / "summary.txt", evaluation.summary(title, dataset).encode()
     )
@@ -138,9 +133,9 @@ def _run(data, opts, layout, output_dir, title, job, dataset, train_rows, test_r
 
 
 def _write_file(model, data, layout, path, title, dataset, train_rows, test_rows, train_pred,
-                test_pred):  # fmt: skip
-    from .data import variable_branches
-    from .results.analysis_types import TypedTreeData, write_typed_file
+                test_pred, with_variables):  # fmt: skip
+    from ..data import variable_branches
+    from ..results.analysis_types import TypedTreeData, write_typed_file
 
     names = model.class_names or ["Regression"]
 
@@ -149,7 +144,7 @@ def _write_file(model, data, layout, path, title, dataset, train_rows, test_rows
             outputs=pred, y=data.y[rows], weights=data.weights[rows], class_names=names,
             targets=None if data.targets is None else data.targets[rows],
             target_names=model.target_names,
-            variables=variable_branches(data.subset(rows), layout),
+            variables=variable_branches(data.subset(rows), layout) if with_variables else {},
         )  # fmt: skip
 
     h = model.history
@@ -173,20 +168,28 @@ def train_classes_on_files(
     weight: str | None = None,
     n_train: Mapping[str, int] | None = None,
     split_seed: int = 100,
+    resume_training: bool = False,
+    memmap: bool = False,
     progress: Progress | None = None,
 ) -> TypedRunResult:
     """A Multiclass job: ``classes`` maps TMVA class names to sources, in class order
     (``{"Signal": "sig.root:t", "ttbar": "tt.root:t", "WJets": "w.root:t"}``)."""
-    from .data import SequenceLayout, load_classes
+    from ..data import SequenceLayout, load_classes
 
     if len(classes) < 2:
         raise OptionError(f"a Multiclass job needs at least two classes, got {list(classes)}")
+    check_names(title, job, dataset)
+    check_output_dir(output_dir)
     seq_layout = SequenceLayout.from_string(layout) if isinstance(layout, str) else layout
-    data = load_classes(classes, layout=seq_layout, cut=cut, weight=weight)
-    opts = _options(options, "MULTICLASS", data)
+    opts = _parse(options)
+    data = load_classes(classes, layout=seq_layout, cut=cut, weight=weight,
+                        non_finite=opts.non_finite.lower(),
+                        memmap=memmap_path(output_dir, memmap))  # fmt: skip
+    report_dropped(data)
+    opts = job_options(opts, "MULTICLASS", data)
     train_rows, test_rows = split_classes(data.y, data.class_names, n_train, split_seed)
     return _run(data, opts, seq_layout, output_dir, title, job, dataset, train_rows, test_rows,
-                progress, class_names=data.class_names)  # fmt: skip
+                progress, resume_training, not memmap, class_names=data.class_names)  # fmt: skip
 
 
 def train_regression_on_files(
@@ -203,20 +206,28 @@ def train_regression_on_files(
     weight: str | None = None,
     n_train: int = 0,
     split_seed: int = 100,
+    resume_training: bool = False,
+    memmap: bool = False,
     progress: Progress | None = None,
 ) -> TypedRunResult:
     """A Regression job: one sample (``sources``) and the target expressions ``targets``
     (TMVA's ``AddTarget``), each an uproot expression over the branches."""
-    from .data import SequenceLayout, load
+    from ..data import SequenceLayout, load
 
+    check_names(title, job, dataset)
+    check_output_dir(output_dir)
     seq_layout = SequenceLayout.from_string(layout) if isinstance(layout, str) else layout
-    data = load(sources, layout=seq_layout, cut=cut, weight=weight, targets=list(targets))
-    opts = _options(options, "REGRESSION", data)
+    opts = _parse(options)
+    data = load(sources, layout=seq_layout, cut=cut, weight=weight, targets=list(targets),
+                non_finite=opts.non_finite.lower(),
+                memmap=memmap_path(output_dir, memmap))  # fmt: skip
+    report_dropped(data)
+    opts = job_options(opts, "REGRESSION", data)
     train_rows, test_rows = split_classes(
         data.y, ["Regression"], {"Regression": n_train}, split_seed
     )
     return _run(data, opts, seq_layout, output_dir, title, job, dataset, train_rows, test_rows,
-                progress, target_names=list(targets))  # fmt: skip
+                progress, resume_training, not memmap, target_names=list(targets))  # fmt: skip
 
 
 def evaluate_typed_on_files(
@@ -233,10 +244,9 @@ def evaluate_typed_on_files(
     """Evaluate a saved Multiclass model on ``classes`` (names as in the model) or a
     Regression model on ``regression = (sources, target expressions)``; every event is test
     (the training columns repeat the test figures). Writes ``summary.txt`` to ``output_dir``."""
-    from .atomic import atomic_write_bytes
-    from .data import load, load_classes
-    from .evaluation.analysis_types import evaluate_multiclass, evaluate_regression
-    from .workflow import _check_fits
+    from ..atomic import atomic_write_bytes
+    from ..data import load, load_classes
+    from ..evaluation.analysis_types import evaluate_multiclass, evaluate_regression
 
     model = Model.load(model_path)
     kind = model.analysis_type
@@ -263,9 +273,9 @@ def evaluate_typed_on_files(
                 f"got {len(targets)} --target expressions"
             )
         data = load(sources, layout=layout, cut=cut, weight=weight, targets=list(targets))
-    _check_fits(model, model_path, data)
+    check_fits(model, model_path, data)
     rows = np.arange(len(data))
-    pred = _predict_rows(model, data, rows)
+    pred = predict_rows(model, data, rows)
     if classes is not None:
         ev = evaluate_multiclass(pred, data.y, data.weights, pred, data.y, data.weights,
                                  model.class_names)  # fmt: skip
