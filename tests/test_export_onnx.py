@@ -516,18 +516,62 @@ def test_sofie_generated_code_scores_like_predict(key, layout, batch_size, rng, 
 def test_more_than_one_output_is_refused(rng, onnx, tmp_path):
     network = Network.from_layout("LSTM|5,LINEAR", T, F, n_outputs=2)
     model = Model(network, network.init_params(rng), MethodOptions(), ["v"] * (T * F))
-    with pytest.raises(OptionError, match="two-class"):
+    with pytest.raises(OptionError, match="two-class classifier needs one network output"):
         export_onnx(model, tmp_path / "m.onnx")
     assert not list(tmp_path.iterdir())
 
 
-def test_a_one_target_regression_model_is_refused(rng, onnx, tmp_path):
-    """One output, but identity, not a sigmoid: the graph would be silently wrong."""
-    network = Network.from_layout("LSTM|5,LINEAR", T, F, n_outputs=1)
-    options = MethodOptions.from_string("AnalysisType=Regression")
-    model = Model(network, network.init_params(rng), options, ["v"] * (T * F))
-    with pytest.raises(OptionError, match="AnalysisType=Regression"):
-        export_onnx(model, tmp_path / "m.onnx")
+def _typed_model(kind: str, rng):
+    """A trained Multiclass (3 classes) or Regression (2 targets, VarTransform=N) model."""
+    import tmva_lstm as tl
+
+    X = (rng.normal(size=(240, T, F)) * 3 + 2).astype(np.float32)
+    if kind == "Multiclass":
+        y = rng.integers(0, 3, len(X))
+        extra, names = "ErrorStrategy=MUTUALEXCLUSIVE", {"class_names": ["a", "b", "c"]}
+    else:
+        y = np.stack([X[:, :, 0].mean(1) * 10 + 50, X[:, 0, 1]], axis=1)
+        extra, names = "VarTransform=N", {"target_names": ["mean", "first"]}
+    opts = (f"AnalysisType={kind}:{extra}:Layout=GRU|5|0|0|0|1,LSTM|4,DENSE|6|TANH,LINEAR:"
+            "MaxEpochs=2:BatchSize=40:RandomSeed=2:Silent")  # fmt: skip
+    return tl.train(X, y, None, opts, **names), X
+
+
+@pytest.mark.parametrize("kind", ["Multiclass", "Regression"])
+def test_multiclass_and_regression_models_score_like_predict(kind, rng, onnx, ort, tmp_path):
+    """Softmax over the K classes; the M targets in their own units (Div, Add in the graph);
+    onnxruntime's output equals Model.predict column by column, through the command too."""
+    model, X = _typed_model(kind, rng)
+    ours = model.predict(X)
+    width = ours.shape[1]
+    assert width == (3 if kind == "Multiclass" else 2)
+    sess = ort_session(ort, to_onnx(model, batch_size=None))
+    got = sess.run([OUTPUT_NAME], {INPUT_NAME: X})[0]
+    assert got.shape == (len(X), width) and got.dtype == np.float32
+    scale = 1.0 if kind == "Multiclass" else np.abs(ours).max(axis=0)
+    np.testing.assert_allclose(got / scale, ours / scale, rtol=0, atol=ATOL)
+    if kind == "Regression":
+        assert np.abs(ours[:, 0]).mean() > 20  # the targets' units, not [-1, 1]
+
+    saved = model.save(tmp_path / "m.weights.xml")
+    out = tmp_path / "m.onnx"
+    import subprocess
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "tmva_lstm", "export-onnx", str(saved), "--output", str(out),
+         "--batch-size", "8"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    loaded = onnx.load(str(out))
+    props = {p.key: p.value for p in loaded.metadata_props}
+    assert props["analysis_type"] == kind.upper()
+    names = model.class_names if kind == "Multiclass" else model.target_names
+    assert json.loads(props["class_names" if kind == "Multiclass" else "target_names"]) == names
+    sess = ort_session(ort, out)
+    got = np.concatenate([sess.run([OUTPUT_NAME], {INPUT_NAME: X[i : i + 8]})[0]
+                          for i in range(0, len(X), 8)])  # fmt: skip
+    np.testing.assert_allclose(got / scale, ours / scale, rtol=0, atol=ATOL)
 
 
 @pytest.mark.parametrize("batch_size", [0, -2, 1.5, True, "4"])

@@ -226,12 +226,81 @@ def test_class_runs_in_cling(per_step):
     assert_scores(got, model.predict(X), "cling")
 
 
-def test_regression_model_is_refused():
-    rng = np.random.default_rng(10)
-    X = rng.normal(size=(60, 3, 2))
-    y = X.sum(axis=(1, 2))
-    model = tl.train(
-        X, y, None, "AnalysisType=Regression:Layout=LSTM|2,LINEAR:MaxEpochs=1:RandomSeed=1"
-    )
-    with pytest.raises(OptionError, match="AnalysisType=Regression"):
-        class_source(model)
+TYPED_DRIVER = r"""
+#include CLASS_FILE
+#include <cstdio>
+int main()
+{
+   int nvar = 0, n = 0;
+   if (std::scanf("%d %d", &nvar, &n) != 2) return 1;
+   std::vector<std::string> names(nvar);
+   for (auto &name : names) {
+      char buf[256];
+      if (std::scanf("%255s", buf) != 1) return 1;
+      name = buf;
+   }
+   ReadPyLSTM reader(names);
+   if (!reader.IsStatusClean()) return 2;
+   std::vector<double> values(nvar);
+   for (int e = 0; e < n; ++e) {
+      for (auto &v : values)
+         if (std::scanf("%lf", &v) != 1) return 1;
+#ifdef MULTICLASS
+      const IClassifierReader &base = reader;  // TMVA's interface: GetMulticlassValues
+      for (double p : base.GetMulticlassValues(values)) std::printf("%.17g ", p);
+#else
+      for (double t : reader.GetRegressionValues(values)) std::printf("%.17g ", t);
+      std::printf("%.17g ", reader.GetMvaValue(values));  // the first target
+#endif
+      std::printf("\n");
+   }
+   return 0;
+}
+"""
+
+
+@needs_gxx
+@pytest.mark.parametrize("kind", ["Multiclass", "Regression"])
+def test_multiclass_and_regression_classes_equal_predict(kind, tmp_path):
+    """TMVA's MakeClass for Multiclass answers GetMulticlassValues (the softmax of the K
+    outputs); for Regression GetMvaValue is the first target, GetRegressionValues all M, in
+    the targets' units. Compiled with g++ -std=c++17 -Werror, equal to Model.predict."""
+    rng = np.random.default_rng(11)
+    X = (rng.normal(size=(150, 5, 3)) * 2 + 1).astype(np.float32)
+    if kind == "Multiclass":
+        y = rng.integers(0, 3, len(X))
+        extra, names = "ErrorStrategy=MUTUALEXCLUSIVE:VarTransform=N", {"class_names": list("abc")}
+    else:
+        y = np.stack([X[:, :, 0].mean(1) * 10 + 50, X[:, -1, 2]], axis=1)
+        extra, names = "VarTransform=N", {"target_names": ["mean", "last"]}
+    model = tl.train(X, y, None, f"AnalysisType={kind}:{extra}:Layout=LSTM|4|0|0|0|1,GRU|3,"
+                     "DENSE|5|TANH,LINEAR:MaxEpochs=1:BatchSize=50:RandomSeed=3:Silent",
+                     **names)  # fmt: skip
+    path = make_class(model, tmp_path / "Typed_PyLSTM.class.C")
+    source = path.read_text()
+    assert (
+        "GetMulticlassValues( const std::vector<double>& inputValues ) const = 0" in source
+    ) == (kind == "Multiclass")
+    exe, driver = tmp_path / "typed.exe", tmp_path / "typed.cpp"
+    driver.write_text(TYPED_DRIVER)
+    flags = ["-DMULTICLASS"] if kind == "Multiclass" else []
+    subprocess.run(
+        ["g++", "-std=c++17", "-O1", "-Wall", "-Wextra", "-Werror", *flags,
+         f'-DCLASS_FILE="{path}"', "-o", str(exe), str(driver)],
+        check=True,
+    )  # fmt: skip
+    lines = [f"{X.shape[1] * X.shape[2]} {len(X)}", " ".join(model.variable_names)]
+    lines += [" ".join(repr(float(v)) for v in x.ravel()) for x in X]
+    out = subprocess.run([str(exe)], input="\n".join(lines), capture_output=True, text=True,
+                         check=True).stdout  # fmt: skip
+    got = np.array([[float(v) for v in line.split()] for line in out.splitlines()])
+    ours = model.predict(X)
+    if kind == "Multiclass":
+        assert got.shape == (len(X), 3)
+        np.testing.assert_allclose(got.sum(axis=1), 1.0, atol=1e-12)
+        assert_scores(got, ours, "GetMulticlassValues")
+    else:
+        assert got.shape == (len(X), 3) and np.abs(ours[:, 0]).mean() > 20
+        assert_scores(got[:, :2] / np.abs(ours).max(axis=0), ours / np.abs(ours).max(axis=0),
+                      "GetRegressionValues (relative)")  # fmt: skip
+        np.testing.assert_array_equal(got[:, 2], got[:, 0])

@@ -3,7 +3,8 @@
 The whole scoring function is one float32 graph, built with the ``onnx`` package alone::
 
     x (B, T, F) -> [Sub offset, Mul scale] -> Transpose -> LSTM | GRU | RNN -> ... -> Gemm -> ...
-                -> Gemm -> Sigmoid -> score (B, 1)
+                -> Gemm -> Sigmoid -> score (B, 1)      (Multiclass: Softmax, (B, K);
+                                                          Regression: [Div, Add], (B, M))
 
 Contract of the exported file
 -----------------------------
@@ -20,9 +21,13 @@ recurrent node's ``sequence_lens``: steps from ``length`` on are ignored, as
 steps, which equals ``Model.predict(X)`` without a mask; a model trained with masks is
 therefore not exported without it.
 
-Output ``"score"``: float32 ``[batch, 1]``, the sigmoid of the network output, i.e. the
-signal probability that ``Model.predict`` returns (which turns NaN into -999; the graph
-does not).
+Output ``"score"``: what ``Model.predict`` returns, in float32. Classification: ``[batch,
+1]``, the sigmoid of the network output, the signal probability (``predict`` turns NaN into
+-999; the graph does not). Multiclass: ``[batch, K]``, the softmax of the K network outputs,
+the class probabilities in the model's class order. Regression: ``[batch, M]``, the M linear
+outputs, transformed back to the targets' units (``z / scale + offset``, float32) when the
+model normalised its targets (``VarTransform=N``). The metadata ``analysis_type``,
+``class_names`` and ``target_names`` say which.
 
 ``batch`` is fixed at export (``batch_size``, default 1): SOFIE compiles the batch size
 and the sequence length into the generated C++ (``ROperator_LSTM.icc`` reads the static
@@ -213,18 +218,16 @@ class _GraphBuilder:
 
 def _check_exportable(model: Model, batch_size: int | None, opset: int, max_opset: int) -> None:
     network = model.network
-    if model.analysis_type != "CLASSIFICATION":
+    kind = model.analysis_type
+    if kind not in ("CLASSIFICATION", "MULTICLASS", "REGRESSION"):
+        raise OptionError(f"ONNX export: unknown AnalysisType {kind!r}")
+    if kind == "CLASSIFICATION" and network.n_outputs != 1:
         raise OptionError(
-            f"ONNX export supports two-class classification; this model is "
-            f"AnalysisType={model.analysis_type.capitalize()}"
-        )
-    if network.n_outputs != 1:
-        raise OptionError(
-            f"ONNX export supports two-class classification (one network output), but this "
+            f"ONNX export of a two-class classifier needs one network output, but this "
             f"model has {network.n_outputs} outputs"
         )
     strategy = getattr(model.options, "error_strategy", "CROSSENTROPY")
-    if strategy != "CROSSENTROPY":
+    if kind == "CLASSIFICATION" and strategy != "CROSSENTROPY":
         raise OptionError(
             f"ONNX export writes a sigmoid probability (ErrorStrategy=CROSSENTROPY); this model "
             f"was trained with ErrorStrategy={strategy}"
@@ -426,30 +429,48 @@ def to_onnx(
             )  # (B, O)
             a = _activation(g, layer.activation, z, layer.name)
             width = layer.units
-    if form != "flat" or width != 1:
+    kind = model.analysis_type
+    n_out = 1 if kind == "CLASSIFICATION" else network.n_outputs
+    if form != "flat" or width != n_out:
         raise OptionError(
-            f"the network must end in one output per event; it ends in a {form} tensor of width "
-            f"{width}"
+            f"the network must end in {n_out} output(s) per event; it ends in a {form} tensor "
+            f"of width {width}"
         )
-    g.nodes.append(helper.make_node("Sigmoid", [a], [OUTPUT_NAME], name=OUTPUT_NAME))  # (B, 1)
+    if kind == "CLASSIFICATION":
+        g.nodes.append(helper.make_node("Sigmoid", [a], [OUTPUT_NAME], name=OUTPUT_NAME))  # (B, 1)
+        what = "signal probability (sigmoid of the network output)"
+    elif kind == "MULTICLASS":
+        g.nodes.append(
+            helper.make_node("Softmax", [a], [OUTPUT_NAME], name=OUTPUT_NAME, axis=1)
+        )  # (B, K)
+        what = f"class probabilities (softmax) of {', '.join(model.class_names)}"
+    else:
+        tt = model.target_transform
+        if tt.kind != "NONE":  # back to the targets' units: z / scale + offset
+            scale = g.const("target_scale", np.asarray(tt.scale, dtype=np.float32))
+            offset = g.const("target_offset", np.asarray(tt.offset, dtype=np.float32))
+            a = g.node("Div", [a, scale], "target_unscaled")
+            g.nodes.append(helper.make_node("Add", [a, offset], [OUTPUT_NAME], name=OUTPUT_NAME))
+        else:
+            g.nodes.append(helper.make_node("Identity", [a], [OUTPUT_NAME], name=OUTPUT_NAME))
+        what = f"target values of {', '.join(model.target_names)}"
 
     doc = (
-        f"tmva_lstm two-class classifier. Input '{INPUT_NAME}': float32 [batch, {T}, {F}], "
+        f"tmva_lstm {kind.title()} model. Input '{INPUT_NAME}': float32 [batch, {T}, {F}], "
         f"raw variables, batch-first"
         + (
             f"; '{LENGTH_NAME}': int32 [batch], valid leading steps (1..{T})"
             if sequence_lengths
             else ""
         )
-        + f". Output '{OUTPUT_NAME}': float32 [batch, 1], signal probability "
-        f"(sigmoid of the network output). Layout={network.to_layout()}, "
-        f"VarTransform={model.transform.kind}."
+        + f". Output '{OUTPUT_NAME}': float32 [batch, {n_out}], {what}. "
+        f"Layout={network.to_layout()}, VarTransform={model.transform.kind}."
     )
     graph = helper.make_graph(
         g.nodes,
         "tmva_lstm",
         inputs,
-        [helper.make_tensor_value_info(OUTPUT_NAME, onnx.TensorProto.FLOAT, [B, 1])],
+        [helper.make_tensor_value_info(OUTPUT_NAME, onnx.TensorProto.FLOAT, [B, n_out])],
         initializer=g.initializers,
         doc_string=doc,
     )
@@ -472,6 +493,9 @@ def to_onnx(
             "var_transform": model.transform.kind,
             "variables": json.dumps(list(model.variable_names)),
             "sequence_lengths": str(int(bool(sequence_lengths))),
+            "analysis_type": kind,
+            "class_names": json.dumps(list(model.class_names or [])),
+            "target_names": json.dumps(list(model.target_names or [])),
         },
     )
     onnx.checker.check_model(proto, full_check=True)

@@ -272,11 +272,6 @@ def class_specific(model, class_name: str) -> str:
     without an emitter."""
     _check_name(class_name, "class name")
     kind = getattr(model, "analysis_type", "CLASSIFICATION")
-    if kind != "CLASSIFICATION":
-        raise OptionError(
-            f"make-class: the standalone class gives GetMvaValue, a classification score; this "
-            f"model is AnalysisType={kind.title()} (use Model.predict or the TMVA Reader)"
-        )
     net, params = model.network, model.params
     T, F = net.time_steps, net.features
     codes: list[LayerCode] = []
@@ -306,14 +301,25 @@ def class_specific(model, class_name: str) -> str:
         dst = "a.data()" if k % 2 == 0 else "b.data()"
         calls.append(f"      Layer{i}({src}, nSteps, {dst});")
         src = dst
-    return f"""
+    head = f"""
    // the network: {net.to_layout()}; input {T} steps x {F} features (variable j*{F}+k: step j,
    // feature k); computed in double
    static constexpr size_t kSteps = {T}, kFeatures = {F}, kWidth = {width};
    // through std::exp, a few times cheaper than std::tanh; absolute error below 1e-15
    static double Sigmoid(double v) {{ return 1.0 / (1.0 + std::exp(-v)); }}
    static double Tanh(double v) {{ return 1.0 - 2.0 / (1.0 + std::exp(2.0 * v)); }}
-{tr_members}{"".join(c.members for c in codes)}{"".join(c.function for c in codes)}
+{tr_members}{"".join(c.members for c in codes)}{"".join(c.function for c in codes)}"""
+    forward = f"""      std::vector<double> x(kWidth, 0.0), a(kWidth, 0.0), b(kWidth, 0.0);
+      for (size_t i = 0; i < nSteps * kFeatures; ++i) {transform}
+{chr(10).join(calls)}"""
+    result = src.replace(".data()", "")
+    if kind == "MULTICLASS":
+        return head + _multiclass_tail(class_name, forward, result, net.n_outputs)
+    if kind == "REGRESSION":
+        return head + _regression_tail(class_name, forward, result, net.n_outputs, model)
+    return (
+        head
+        + f"""
  public:
    // the response for an event whose first nSteps time steps are valid (the others are
    // padding: their values are not read), as the jagged layout's mask
@@ -336,10 +342,8 @@ def class_specific(model, class_name: str) -> str:
                    << " input values for " << nSteps << " steps of " << kFeatures << std::endl;
          return -999;
       }}
-      std::vector<double> x(kWidth, 0.0), a(kWidth, 0.0), b(kWidth, 0.0);
-      for (size_t i = 0; i < nSteps * kFeatures; ++i) {transform}
-{chr(10).join(calls)}
-      const double score = Sigmoid({src.replace(".data()", "")}[0]);
+{forward}
+      const double score = Sigmoid({result}[0]);
       return std::isnan(score) ? -999 : score;
    }}
 }};
@@ -351,6 +355,125 @@ inline void {class_name}::Clear() {{}}
 inline double {class_name}::GetMvaValue__(const std::vector<double>& inputValues) const
 {{
    return GetMvaValue__(inputValues, kSteps);
+}}
+"""
+    )
+
+
+_CHECK_VALUES = """      if (nSteps > kSteps) nSteps = kSteps;
+      if (inputValues.size() < nSteps * kFeatures) {{
+         std::cout << "Problem in class \\"" << fClassName << "\\": " << inputValues.size()
+                   << " input values for " << nSteps << " steps of " << kFeatures << std::endl;
+         return {error};
+      }}
+"""
+
+
+def _multiclass_tail(class_name: str, forward: str, result: str, k: int) -> str:
+    """``GetMulticlassValues``: the softmax of the K network outputs (TMVA's MakeClass for
+    multiclass declares ``GetMulticlassValues`` and ``GetMulticlassValues__``)."""
+    check = _CHECK_VALUES.format(error="std::vector<double>()")
+    return f"""
+ public:
+   static constexpr size_t kClasses = {k};
+   // the class probabilities of an event whose first nSteps time steps are valid (the others
+   // are padding: their values are not read), as the jagged layout's mask
+   std::vector<double> GetMulticlassValues(const std::vector<double>& inputValues,
+                                           size_t nSteps) const
+   {{
+      if (!IsStatusClean()) {{
+         std::cout << "Problem in class \\"" << fClassName << "\\": cannot return classifier response"
+                   << " because status is dirty" << std::endl;
+         return std::vector<double>();
+      }}
+      return GetMulticlassValues__(inputValues, nSteps);
+   }}
+
+ private:
+   std::vector<double> GetMulticlassValues__(const std::vector<double>& inputValues,
+                                             size_t nSteps) const
+   {{
+{check}{forward}
+      // softmax, shifted by the largest output (no overflow)
+      double zmax = {result}[0];
+      for (size_t c = 1; c < kClasses; ++c) if ({result}[c] > zmax) zmax = {result}[c];
+      std::vector<double> p(kClasses);
+      double sum = 0.0;
+      for (size_t c = 0; c < kClasses; ++c) sum += (p[c] = std::exp({result}[c] - zmax));
+      for (size_t c = 0; c < kClasses; ++c) p[c] /= sum;
+      return p;
+   }}
+}};
+
+inline void {class_name}::Initialize() {{}}
+
+inline void {class_name}::Clear() {{}}
+
+inline std::vector<double> {class_name}::GetMulticlassValues__(const std::vector<double>& inputValues) const
+{{
+   return GetMulticlassValues__(inputValues, kSteps);
+}}
+"""
+
+
+def _regression_tail(class_name: str, forward: str, result: str, m: int, model) -> str:
+    """``GetRegressionValues``: the M target values (the network's linear outputs, transformed
+    back to the targets' units when the model normalised them); ``GetMvaValue`` is the first,
+    as TMVA's MakeClass gives a regression method's response."""
+    check = _CHECK_VALUES.format(error="std::vector<double>()")
+    tt = model.target_transform
+    if tt.kind == "NONE":
+        members, back = "", f"{result}[j]"
+    else:
+        members = _array("kTargetOffset", tt.offset) + _array("kTargetScale", tt.scale)
+        back = f"{result}[j] / kTargetScale[j] + kTargetOffset[j]"
+    return f"""{members}
+ public:
+   static constexpr size_t kTargets = {m};
+   // the target values of an event whose first nSteps time steps are valid (the others are
+   // padding: their values are not read), as the jagged layout's mask
+   std::vector<double> GetRegressionValues(const std::vector<double>& inputValues,
+                                           size_t nSteps = kSteps) const
+   {{
+      if (!IsStatusClean()) {{
+         std::cout << "Problem in class \\"" << fClassName << "\\": cannot return regression values"
+                   << " because status is dirty" << std::endl;
+         return std::vector<double>();
+      }}
+      if (inputValues.size() != GetNvar() && nSteps == kSteps) {{
+         std::cout << "Problem in class \\"" << fClassName << "\\": " << inputValues.size()
+                   << " input values, expected " << GetNvar() << std::endl;
+         return std::vector<double>();
+      }}
+      return GetRegressionValues__(inputValues, nSteps);
+   }}
+
+   // the first target, for an event whose first nSteps time steps are valid
+   double GetMvaValue(const std::vector<double>& inputValues, size_t nSteps) const
+   {{
+      const std::vector<double> v = GetRegressionValues(inputValues, nSteps);
+      return v.empty() ? -999 : v[0];
+   }}
+
+ private:
+   std::vector<double> GetRegressionValues__(const std::vector<double>& inputValues,
+                                             size_t nSteps) const
+   {{
+{check}{forward}
+      std::vector<double> v(kTargets);
+      for (size_t j = 0; j < kTargets; ++j) v[j] = {back};
+      return v;
+   }}
+}};
+
+inline void {class_name}::Initialize() {{}}
+
+inline void {class_name}::Clear() {{}}
+
+inline double {class_name}::GetMvaValue__(const std::vector<double>& inputValues) const
+{{
+   const std::vector<double> v = GetRegressionValues__(inputValues, kSteps);
+   return v.empty() ? -999 : v[0];
 }}
 """
 
@@ -377,17 +500,55 @@ def class_source(model, title: str = "PyLSTM", job: str = "TMVAClassification") 
     )
     from . import __version__
 
+    multi = getattr(model, "analysis_type", "CLASSIFICATION") == "MULTICLASS"
+    # TMVA's MakeClass: a Multiclass class answers GetMulticlassValues instead of GetMvaValue
+    response = (
+        "std::vector<double> GetMulticlassValues( const std::vector<double>& inputValues ) const"
+        if multi
+        else "double GetMvaValue( const std::vector<double>& inputValues ) const"
+    )
+    private_response = (
+        "std::vector<double> GetMulticlassValues__( const std::vector<double>& inputValues ) const"
+        if multi
+        else "double GetMvaValue__( const std::vector<double>& inputValues ) const"
+    )
+    outer = (
+        "std::vector<double> {0}::GetMulticlassValues( const std::vector<double>& inputValues ) const"
+        if multi
+        else "double {0}::GetMvaValue( const std::vector<double>& inputValues ) const"
+    ).format(class_name)
+    retval, error, inner = (
+        ("std::vector<double> retval;", "retval = std::vector<double>();",
+         "GetMulticlassValues__( inputValues )")
+        if multi
+        else ("double retval = 0;", "retval = -999;", "GetMvaValue__( inputValues )")
+    )  # fmt: skip
+    usage = (
+        "std::vector<double> p = reader.GetMulticlassValues(values);   // class probabilities"
+        if multi
+        else "double mva = reader.GetMvaValue(values);"
+    )
+    kind = getattr(model, "analysis_type", "CLASSIFICATION")
+    if kind == "REGRESSION":
+        usage += "   // the first target; all: GetRegressionValues(values)"
+    targets = (
+        f"// Outputs: {kind.title()}"
+        + (f", classes {', '.join(model.class_names)}" if kind == "MULTICLASS" else "")
+        + (f", targets {', '.join(model.target_names)}" if kind == "REGRESSION" else "")
+        + "\n"
+    )
+
     return f"""// Class: {class_name}
 // Automatically generated by tmva_lstm {__version__} (the layout of TMVA's MethodBase::MakeClass)
 //
 // Method: PyLSTM::{title} (job {job}); network {model.network.to_layout()}
 // Inputs: {nvar} variables = {T} time steps x {F} features; variable j*{F}+k is step j, feature k.
 // Input transformation: {model.transform.kind} (included below).
-{layout_note}//
+{targets}{layout_note}//
 // Standalone C++17: needs only the standard library. Usage:
 //   std::vector<std::string> names = {{ ... the {nvar} variable names ... }};
 //   {class_name} reader(names);
-//   double mva = reader.GetMvaValue(values);   // values: std::vector<double> of {nvar}
+//   {usage}   // values: std::vector<double> of {nvar}
 
 #include <array>
 #include <vector>
@@ -407,7 +568,7 @@ class IClassifierReader {{
    virtual ~IClassifierReader() {{}}
 
    // return classifier response
-   virtual double GetMvaValue( const std::vector<double>& inputValues ) const = 0;
+   virtual {response} = 0;
 
    // returns classifier status
    bool IsStatusClean() const {{ return fStatusIsClean; }}
@@ -465,7 +626,7 @@ class {class_name} : public IClassifierReader {{
    // the classifier response
    // "inputValues" is a vector of input values in the same order as the
    // variables given to the constructor
-   double GetMvaValue( const std::vector<double>& inputValues ) const override;
+   {response} override;
 
  private:
 
@@ -480,14 +641,14 @@ class {class_name} : public IClassifierReader {{
 
    // initialize internal variables
    void Initialize();
-   double GetMvaValue__( const std::vector<double>& inputValues ) const;
+   {private_response};
 
    // private members (method specific)
 {class_specific(model, class_name)}
-inline double {class_name}::GetMvaValue( const std::vector<double>& inputValues ) const
+inline {outer}
 {{
    // classifier response value
-   double retval = 0;
+   {retval}
 
    // classifier response, sanity check first
    if (!IsStatusClean()) {{
@@ -497,10 +658,10 @@ inline double {class_name}::GetMvaValue( const std::vector<double>& inputValues 
    else if (inputValues.size() != fNvars) {{
       std::cout << "Problem in class \\"" << fClassName << "\\": " << inputValues.size()
                 << " input values, expected " << fNvars << std::endl;
-      retval = -999;
+      {error}
    }}
    else {{
-      retval = GetMvaValue__( inputValues );
+      retval = {inner};
    }}
 
    return retval;
@@ -543,6 +704,8 @@ def compiled_response(model) -> int:
 
     if lstm.kernel_name() == "numpy":
         raise RuntimeError("TMVA_LSTM_KERNEL=numpy: no compiled code")
+    if getattr(model, "analysis_type", "CLASSIFICATION") != "CLASSIFICATION":
+        raise RuntimeError("the compiled response is a classifier's GetMvaValue")
     body = class_source(model, title="TmvaLstmResponse")
     key = hashlib.sha256(body.encode()).hexdigest()[:16]
     if key in _responses:
