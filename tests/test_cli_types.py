@@ -140,6 +140,11 @@ def test_regression_job_through_the_command(tmp_path):
         q = d.Get("MVA_PyLSTMtest_Quadr_Dev_best90perc_target_0_")
         assert q.ClassName() == "TH1F" and q.GetNbinsX() == 500
         assert q.GetXaxis().GetTitle() == "Quadratic Deviation"
+        corr = f.Get("dataset/CorrelationMatrix")
+        assert corr.ClassName() == "TH2F" and corr.GetTitle() == "Correlation Matrix"
+        target = f.Get("dataset/InputVariables_Id/truth__Regression_Id")
+        assert target.ClassName() == "TH1F" and target.GetEntries() == 1000
+        assert f.Get("dataset/InputVariables_Id/x9[1]__Regression_Id").GetNbinsX() == 40
         tree = f.Get("dataset/TestTree")
         n = tree.Draw("PyLSTM.truth - truth", "", "goff")
         dev = np.array([tree.GetV1()[i] for i in range(n)])
@@ -235,6 +240,18 @@ def test_multiclass_output_file_as_the_factory_writes_it(multiclass_job):
     block = run.stdout.split("Background Efficiency 0.10%)")[1].split("(Signal")[0]
     row = next(line for line in block.splitlines() if line[27:].startswith(" smooth "))
     assert f"{cells[0][r, c]:<5.3f} ({cells[1][r, c]:<5.3f})" in row, row
+
+    with uproot.open(path) as f:  # Factory::WriteDataInformation, from the training events
+        top = f["dataset"].classnames(cycle=False, recursive=False)
+        inputs = f["dataset/InputVariables_Id"]
+        h = inputs["x3[1]__alternating_Id"]
+        assert inputs.classnames(cycle=False)["x0[0]__white_Id"] == "TH1F"
+        assert h.member("fEntries") == (train["classID"] == 1).sum()
+        corr = f["dataset/CorrelationMatrixwhite"]
+        assert corr.member("fTitle") == "Correlation Matrix (white)"
+        assert corr.values().shape == (2 * T, 2 * T) and corr.values()[0, 0] == 100
+    assert {f"CorrelationMatrix{n}" for n in CLASS_NAMES} <= {k for k, v in top.items()
+                                                              if v == "TH2F"}  # fmt: skip
 
     import ROOT
 

@@ -50,10 +50,18 @@ EXAMPLES = {
     "export-onnx": """\
         tmva-lstm export-onnx results/dataset/weights/TMVAClassification_PyLSTM.weights.xml \\
             --output model.onnx
-        # a model trained with --layout jagged gets the int32 input 'length' (valid steps)""",
+        # a model trained with --layout jagged gets the int32 input 'length' (valid steps)
+        # output 'score': [batch, 1] signal probability; Multiclass: [batch, K] class
+        # probabilities (softmax); Regression: [batch, M] targets, in the targets' units
+        tmva-lstm export-onnx results/dataset/weights/TMVAMulticlass_PyLSTM.weights.xml \\
+            --output multiclass.onnx --batch-size 64""",
     "make-class": """\
         tmva-lstm make-class results/dataset/weights/TMVAClassification_PyLSTM.weights.xml \\
-            --output TMVAClassification_PyLSTM.class.C""",
+            --output TMVAClassification_PyLSTM.class.C
+        # Multiclass: the class answers GetMulticlassValues(values) (K probabilities), as TMVA's
+        # Regression: GetMvaValue(values) = the first target, GetRegressionValues(values) = all
+        tmva-lstm make-class results/dataset/weights/TMVARegression_PyLSTM.weights.xml \\
+            --output TMVARegression_PyLSTM.class.C""",
     "demo": """\
         tmva-lstm demo --output-dir results""",
     "root": """\
@@ -122,7 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--output-dir", default="results", help="where outputs go (default: results)")
     p.add_argument("--title", default="PyLSTM", help="method title (score branch name)")
-    p.add_argument("--job", default="TMVAClassification", help="job name (file names)")
+    p.add_argument("--job", default="TMVAClassification",
+                   help="job name (file names; default TMVAClassification, TMVAMulticlass with "
+                   "--class, TMVARegression with --target)")  # fmt: skip
     p.add_argument("--n-train-signal", type=int, default=0, help="signal training events (0: half)")
     p.add_argument(
         "--n-train-background", type=int, default=0, help="background training events (0: half)"
@@ -133,7 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     _typed_args(p)
     p.add_argument("--n-train", action="append", metavar="NAME=N",
                    help="Multiclass: training events of class NAME; Regression: N (0: half)")  # fmt: skip
-    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from the last checkpoint (any analysis type; same data and "
+                   "options: the result equals an uninterrupted run)")  # fmt: skip
     p.add_argument("--memmap", action="store_true",
                    help="keep the inputs on disk (OUTPUT_DIR/inputs.npy): samples larger than memory")  # fmt: skip
 

@@ -33,6 +33,18 @@ TMVA's ``TestMulticlass`` also fills a set of ``_Train`` histograms and graphs f
 events into the same directory, written before the training ones (ROOT keeps both cycles,
 ``;1`` from test events, ``;2`` from training events; ``Get`` returns ``;2``). We write the
 ``;2`` content only: the ``_Train`` objects come from the training events.
+
+From the training events, as ``Factory::WriteDataInformation`` (see
+:func:`dataset_objects`)::
+
+    <dataset>/CorrelationMatrix<class>                TH2F per class (Multiclass)
+    <dataset>/CorrelationMatrix                       TH2F (Regression)
+    <dataset>/InputVariables_Id/<var>__<class>_Id      TH1F per variable and class
+    <dataset>/InputVariables_Id/<target>__Regression_Id   (``_target_Id`` for one target)
+
+Not written for these two types: ``InputVariables_Id/CorrelationPlots/`` (TMVA writes the
+scatter and profile plots only for at most 20 variables and targets together, and for
+Regression also pairs a variable with a target).
 """
 
 from __future__ import annotations
@@ -56,6 +68,7 @@ __all__ = [
     "multiclass_roc_graphs",
     "regression_histograms",
     "output_branch_names",
+    "dataset_objects",
 ]
 
 
@@ -189,16 +202,47 @@ def _deviation_vs(x: np.ndarray, lo: float, hi: float, dev: np.ndarray, name: st
                   x_title=x_title, y_title=y_title)  # fmt: skip
 
 
-def _variable_columns(data: TypedTreeData) -> tuple[np.ndarray | None, list[str]]:
-    """The input variables as ``(N, V)`` float32 values and TMVA's variable titles."""
+def _variable_columns(data: TypedTreeData, internal: bool = False):
+    """The input variables as ``(N, V)`` float32 values and TMVA's variable titles (with
+    ``internal``: (internal name, title) pairs; an array element is ``name[k]``, title
+    ``[k]``, as AddVariablesArray names it)."""
     cols, titles = [], []
     n = len(data.y)
     for name, arr in data.variables.items():
         a = np.asarray(arr, np.float32).reshape(n, -1)
         cols.append(a)
-        scalar = np.asarray(arr).ndim == 1
-        titles += [name] if scalar else [f"[{k}]" for k in range(a.shape[1])]
-    return (np.concatenate(cols, axis=1) if cols else None), titles
+        if np.asarray(arr).ndim == 1:
+            titles.append((name, name))
+        else:
+            titles += [(f"{name}[{k}]", f"[{k}]") for k in range(a.shape[1])]
+    values = np.concatenate(cols, axis=1) if cols else None
+    return values, (titles if internal else [t for _, t in titles])
+
+
+def dataset_objects(train: TypedTreeData) -> tuple[list[Hist2D], list[Hist1D]]:
+    """``Factory::WriteDataInformation`` for Multiclass and Regression, from the training
+    events: the correlation matrices (``CorrelationMatrix<class>`` per class; Regression:
+    one ``CorrelationMatrix``) and ``InputVariables_Id/<var>__<class>_Id`` per variable and
+    class (Regression: class ``Regression``, and the targets too, ``<target>__Regression_Id``,
+    with TMVA's ``_target`` suffix for a single target)."""
+    from .variables import class_correlation_matrices, class_variable_histograms
+
+    values, names = _variable_columns(train, internal=True)
+    if values is None:
+        return [], []
+    w = _f32(train.weights)
+    cls = np.asarray(train.y)
+    labels = [t for _, t in names]
+    if train.targets is None:
+        pairs = [(c, c) for c in train.class_names]
+        corr = class_correlation_matrices(values, w, cls, pairs, labels)
+        return corr, class_variable_histograms(values, w, cls, train.class_names, names)
+    corr = class_correlation_matrices(values, w, cls, [("", None)], labels)
+    tgt = np.asarray(train.targets, np.float32).reshape(len(cls), -1)
+    names = names + [(_branch_name(t), t) for t in train.target_names]
+    hists = class_variable_histograms(np.concatenate([values, tgt], axis=1), w, cls,
+                                      ["Regression"], names, n_targets=tgt.shape[1])  # fmt: skip
+    return corr, hists
 
 
 def regression_histograms(
@@ -331,8 +375,15 @@ def write_typed_file(
         objects += regression_histograms(title, "test", test, var_ranges, tgt_ranges)
         objects += regression_histograms(title, "train", train, var_ranges, tgt_ranges)
     items = {o.name: (_tgraph(o) if isinstance(o, Graph) else to_uproot(o)) for o in objects}
+    correlations, variables = dataset_objects(train)
     with atomic_path(path) as tmp, uproot.recreate(tmp) as f:
-        f.mkdir(method_dir).update(items)  # one update: uproot rewrites the keys each time
+        # one update per directory: uproot rewrites a directory's keys on every update
+        if correlations:
+            f.mkdir(dataset).update({h.name: to_uproot(h) for h in correlations})
+            f.mkdir(f"{dataset}/InputVariables_Id").update(
+                {h.name: to_uproot(h) for h in variables}
+            )
+        f.mkdir(method_dir).update(items)
         _tree(f, f"{dataset}/TestTree", test, title)
         _tree(f, f"{dataset}/TrainTree", train, title)
     return path

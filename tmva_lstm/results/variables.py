@@ -35,6 +35,8 @@ from .trees import TreeData, VariableInfo
 
 __all__ = [
     "MAX_VARIABLES_FOR_SCATTER",
+    "class_correlation_matrices",
+    "class_variable_histograms",
     "correlation_matrices",
     "input_variable_histograms",
     "scatter_plots",
@@ -88,12 +90,23 @@ def input_variable_histograms(train: TreeData) -> list[Hist1D]:
     infos = train.variable_infos()
     if not infos:
         return []
-    values = train.variable_matrix()
-    w = train.event_weights.astype(np.float64)
-    cls = train.class_id
+    return class_variable_histograms(
+        train.variable_matrix(), train.event_weights.astype(np.float64), train.class_id,
+        train.class_names, [(i.internal, i.title) for i in infos],
+    )  # fmt: skip
+
+
+def class_variable_histograms(
+    values: np.ndarray, w: np.ndarray, cls: np.ndarray, class_names, names_titles,
+    n_targets: int = 0,
+) -> list[Hist1D]:  # fmt: skip
+    """``TransformationHandler::PlotVariables`` for any number of classes: ``values (N, V)``,
+    the last ``n_targets`` columns regression targets (a single target's class name gets
+    TMVA's ``_target`` suffix); ``names_titles``: (internal name, title) per column."""
     vmin, vmax, mean, rms = _ranges(values, w)
+    n_var = values.shape[1] - n_targets
     out = []
-    for k, info in enumerate(infos):
+    for k, (internal, title) in enumerate(names_titles):
         lo = max(vmin[k], mean[k] - TIMES_RMS * rms[k])
         hi = min(vmax[k], mean[k] + TIMES_RMS * rms[k])
         if lo >= hi:
@@ -102,11 +115,12 @@ def input_variable_histograms(train: TreeData) -> list[Hist1D]:
             hi = lo + 1
         hi += (hi - lo) / N_BINS_1D
         x = values[:, k].astype(np.float64)
-        titles = {"x_title": info.title, "y_title": _ytitle((hi - lo) / N_BINS_1D)}
-        for c, cname in enumerate(train.class_names):
+        titles = {"x_title": title, "y_title": _ytitle((hi - lo) / N_BINS_1D)}
+        suffix = "_target" if n_targets == 1 and k >= n_var else ""
+        for c, cname in enumerate(class_names):
             sel = cls == c
-            name = f"{info.internal}__{cname}_{TRANSFORM}"
-            out.append(_th1f(name, info.title, x[sel], w[sel], float(lo), float(hi), **titles))
+            name = f"{internal}__{cname}{suffix}_{TRANSFORM}"
+            out.append(_th1f(name, title, x[sel], w[sel], float(lo), float(hi), **titles))
     return out
 
 
@@ -127,15 +141,24 @@ def _correlation(values: np.ndarray, w: np.ndarray) -> np.ndarray:
 def correlation_matrices(train: TreeData) -> list[Hist2D]:
     """``CorrelationMatrixS`` and ``CorrelationMatrixB`` (TH2F, in %, truncated to integers)."""
     infos = train.variable_infos()
-    n = len(infos)
-    if n == 0:
+    if not infos:
         return []
-    values = train.variable_matrix()
-    w = train.event_weights.astype(np.float64)
-    cls = train.class_id
-    labels = tuple(info.title for info in infos)
+    return class_correlation_matrices(
+        train.variable_matrix(), train.event_weights.astype(np.float64), train.class_id,
+        [("S", "signal"), ("B", "background")], tuple(info.title for info in infos),
+    )  # fmt: skip
+
+
+def class_correlation_matrices(
+    values: np.ndarray, w: np.ndarray, cls: np.ndarray, suffixes_words, labels
+) -> list[Hist2D]:
+    """``CorrelationMatrix<suffix>`` titled "Correlation Matrix (<word>)" for class c =
+    0, 1, ... of ``suffixes_words`` (Factory::WriteDataInformation: ``S``/``signal`` and
+    ``B``/``background`` for two classes, ``<class>``/``<class>`` for Multiclass); a word
+    None gives TMVA's regression title "Correlation Matrix"."""
+    n = values.shape[1]
     out = []
-    for c, (suffix, word) in enumerate((("S", "signal"), ("B", "background"))):
+    for c, (suffix, word) in enumerate(suffixes_words):
         sel = cls == c
         corr = _correlation(values[sel], w[sel]).astype(np.float32)  # TMatrixF
         pct = np.trunc(corr.astype(np.float64) * 100.0)  # Scale(100), then Int_t(...)
@@ -144,13 +167,13 @@ def correlation_matrices(train: TreeData) -> list[Hist2D]:
         out.append(
             Hist2D(
                 f"CorrelationMatrix{suffix}",
-                f"Correlation Matrix ({word})",
+                "Correlation Matrix" if word is None else f"Correlation Matrix ({word})",
                 (0.0, float(n)),
                 (0.0, float(n)),
                 contents,
                 entries=float(2 * n * n),  # SetBinContent n^2 times, twice
-                x_labels=labels,
-                y_labels=labels,
+                x_labels=tuple(labels),
+                y_labels=tuple(labels),
                 minimum=-100.0,
                 maximum=100.0,
             )
