@@ -42,8 +42,8 @@ TUTORIAL = "InputLayout=10|30:Layout=LSTM|10|30|10|0|1,RESHAPE|FLAT,DENSE|64|TAN
 # What RModelParser_ONNX registers (tmva/sofie_parsers/src/RModelParser_ONNX.cxx and the
 # Register*Parsers it calls), restricted to what an exporter of ours could want.
 SOFIE_OPS = {
-    "Abs", "Add", "Div", "Exp", "Flatten", "GRU", "Gemm", "LSTM", "Mul", "Neg", "RNN", "Relu",
-    "Reshape", "Sigmoid", "Sub", "Tanh", "Transpose",
+    "Abs", "Add", "Div", "Exp", "Flatten", "GRU", "Gemm", "Identity", "LSTM", "Mul", "Neg", "RNN",
+    "Relu", "Reshape", "Sigmoid", "Softmax", "Sub", "Tanh", "Transpose",
 }  # fmt: skip
 
 LAYOUTS = {
@@ -564,6 +564,7 @@ def test_multiclass_and_regression_models_score_like_predict(kind, rng, onnx, or
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     loaded = onnx.load(str(out))
+    assert {n.op_type for n in loaded.graph.node} <= SOFIE_OPS  # operators SOFIE parses
     props = {p.key: p.value for p in loaded.metadata_props}
     assert props["analysis_type"] == kind.upper()
     names = model.class_names if kind == "Multiclass" else model.target_names
