@@ -322,13 +322,15 @@ def _typed_sources(args: argparse.Namespace):
 
 def _evaluate_typed(args: argparse.Namespace) -> int:
     from . import workflow
+    from .modelfile import model_title
 
     classes, regression = _typed_sources(args)
+    title = model_title(args.model)  # the title the model was saved with, as for two classes
     ev = workflow.evaluate_typed_on_files(
         args.model, classes=classes, regression=regression, layout=args.layout, cut=args.cut,
-        weight=args.weight, output_dir=args.output_dir,
+        weight=args.weight, output_dir=args.output_dir, title=title,
     )  # fmt: skip
-    print(ev.summary("PyLSTM"), end="")
+    print(ev.summary(title), end="")
     return 0
 
 
