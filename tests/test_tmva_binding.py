@@ -43,7 +43,7 @@ struct DriverResult {{
    std::vector<Double_t> batchTrained, singleTrained, errLower, errUpper, batchReloaded, partial;
    std::string typeName, weightFile;
    Bool_t rankingIsNull = kFALSE;
-   Bool_t twoClass = kFALSE, threeClass = kTRUE, regression = kTRUE;
+   Bool_t twoClass = kFALSE, threeClass = kTRUE, regression = kFALSE, noTargets = kTRUE, multiclass = kFALSE;
 }};
 struct StandinDriver {{
    // Create through ClassifierFactory, set up as Factory::BookMethod does, train, score batched
@@ -58,7 +58,9 @@ struct StandinDriver {{
          throw std::runtime_error("ClassifierFactory::Create did not give a MethodBase");
       r.twoClass = im->HasAnalysisType(Types::kClassification, 2, 0);
       r.threeClass = im->HasAnalysisType(Types::kClassification, 3, 0);
-      r.regression = im->HasAnalysisType(Types::kRegression, 2, 1);
+      r.regression = im->HasAnalysisType(Types::kRegression, 0, 1);
+      r.noTargets = im->HasAnalysisType(Types::kRegression, 0, 0);
+      r.multiclass = im->HasAnalysisType(Types::kMulticlass, 3, 0);
       m->SetWeightFileDir(TString(loader.GetName()) + "/weights");
       m->SetAnalysisType(Types::kClassification);
       m->SetupMethod();
@@ -139,6 +141,8 @@ def standin():
 
 class FakeModel:
     """A linear score, exact to check copies and plumbing (the real Model is tested elsewhere)."""
+
+    analysis_type = "CLASSIFICATION"
 
     def __init__(self, coef):
         self.coef = np.asarray(coef, dtype=np.float64)
@@ -381,7 +385,9 @@ def test_cpp_driver_creates_trains_scores_and_reloads(
     loader = make_loader(ns, f"drv_{which}", toy)
     r = ns.StandinDriver.Run(loader, "job", "LSTM", "InputLayout=3|2:MaxEpochs=2")
 
-    assert (r.twoClass, r.threeClass, r.regression) == (True, False, False)
+    # As MethodDL: two-class Classification, Multiclass, and Regression with at least one target.
+    assert (r.twoClass, r.threeClass, r.multiclass) == (True, False, True)
+    assert (r.regression, r.noTargets) == (True, False)
     assert r.typeName == "PyLSTM" and r.rankingIsNull
     (call,) = fake_engine.calls
     model = FakeTrainer()(call["X"], call["y"], call["w"], None)
@@ -405,7 +411,7 @@ def test_cpp_driver_creates_trains_scores_and_reloads(
         ("InputLayout=3|2:Layout=LSTM|x", "Layout"),
         # A bare or negated key is declared boolean, so our parser, not TMVA, judges it.
         ("InputLayout=3|2:!Layout", "needs a value"),
-        ("InputLayout=3|2:AnalysisType=Multiclass", "two-class classification so far"),
+        ("InputLayout=3|2:AnalysisType=Multiclass", "TMVA runs this method as Classification"),
     ],
 )
 def test_bad_options_fail_at_booking_with_our_message(

@@ -182,6 +182,12 @@ public:
       : fValues(values), fClass(theClass), fWeight(weight), fBoostWeight(boostweight)
    {
    }
+   Event(const std::vector<Float_t> &values, const std::vector<Float_t> &targets, UInt_t theClass = 0,
+         Double_t weight = 1.0, Double_t boostweight = 1.0)
+      : fValues(values), fTargets(targets), fClass(theClass), fWeight(weight), fBoostWeight(boostweight)
+   {
+   }
+   Event(const Event &event) = default;
    Double_t GetWeight() const { return fWeight * fBoostWeight; }
    void SetWeight(Double_t w) { fWeight = w; }
    UInt_t GetClass() const { return fClass; }
@@ -189,9 +195,20 @@ public:
    Float_t GetValue(UInt_t ivar) const { return fValues.at(ivar); }
    std::vector<Float_t> &GetValues() { return fValues; }
    const std::vector<Float_t> &GetValues() const { return fValues; }
+   UInt_t GetNTargets() const { return fTargets.size(); }
+   Float_t GetTarget(UInt_t itgt) const { return fTargets.at(itgt); }
+   std::vector<Float_t> &GetTargets() { return fTargets; }
+   const std::vector<Float_t> &GetTargets() const { return fTargets; }
+   void SetTarget(UInt_t itgt, Float_t value)
+   {
+      if (fTargets.size() <= itgt)
+         fTargets.resize(itgt + 1);
+      fTargets.at(itgt) = value;
+   }
 
 private:
    std::vector<Float_t> fValues;
+   std::vector<Float_t> fTargets;
    UInt_t fClass = 0;
    Double_t fWeight = 1.0;
    Double_t fBoostWeight = 1.0;
@@ -416,7 +433,19 @@ public:
    VariableInfo &GetVariableInfo(Int_t i) { return fVariables.at(i); }
    const VariableInfo &GetVariableInfo(Int_t i) const { return fVariables.at(i); }
    UInt_t GetNVariables() const { return fVariables.size(); }
-   UInt_t GetNTargets() const { return 0; }
+   UInt_t GetNTargets() const { return fTargets.size(); }
+   VariableInfo &AddTarget(const TString &expression, const TString &title, const TString &unit, Double_t min,
+                           Double_t max, Bool_t normalized = kTRUE, void *external = nullptr)
+   {
+      (void)normalized;
+      TString regexpr = expression;
+      regexpr.ReplaceAll(" ", "");
+      fTargets.emplace_back(regexpr, title, unit, 'F', external, min, max);
+      return fTargets.back();
+   }
+   VariableInfo &GetTargetInfo(Int_t i) { return fTargets.at(i); }
+   const VariableInfo &GetTargetInfo(Int_t i) const { return fTargets.at(i); }
+   std::vector<VariableInfo> &GetTargetInfos() { return fTargets; }
    UInt_t GetNClasses() const { return fClasses.size(); }
    ClassInfo *GetClassInfo(Int_t clNum) const
    {
@@ -442,6 +471,7 @@ public:
 private:
    TString fName;
    std::vector<VariableInfo> fVariables;
+   std::vector<VariableInfo> fTargets;
    std::map<TString, Int_t> fVarArrays;
    std::vector<std::unique_ptr<ClassInfo>> fClasses;
    UInt_t fSignalClass = 0;
@@ -468,6 +498,15 @@ public:
    void AddVariablesArray(const TString &expression, int size, char type = 'F', Double_t min = 0, Double_t max = 0)
    {
       fDataSetInfo.AddVariablesArray(expression, size, "", "", min, max, type);
+   }
+   void AddTarget(const TString &expression, const TString &title = "", const TString &unit = "", Double_t min = 0,
+                  Double_t max = 0)
+   {
+      fDataSetInfo.AddTarget(expression, title, unit, min, max);
+   }
+   void AddRegressionTree(TTree *tree, Double_t weight = 1.0, Types::ETreeType treetype = Types::kMaxTreeType)
+   {
+      AddTree(tree, "Regression", weight, "", treetype);
    }
    // The class is registered when its first tree is added: Signal is class 0 when added first.
    void AddTree(TTree *tree, const TString &className, Double_t weight = 1.0, const TCut &cut = "",
@@ -840,6 +879,13 @@ inline void DataLoader::PrepareTrainingAndTestTree(const TCut &cut, const TStrin
                   log << kFATAL << "Expression " << expr << " could not be resolved to a valid formula. " << Endl;
             }
          }
+         std::vector<std::unique_ptr<TTreeFormula>> targetFormulas;
+         for (UInt_t t = 0; t < dsi.GetNTargets(); ++t) {
+            const TString expr = dsi.GetTargetInfo(t).GetExpression();
+            targetFormulas.emplace_back(new TTreeFormula("Target" + expr, expr, tree));
+            if (targetFormulas.back()->GetNdim() <= 0)
+               log << kFATAL << "Expression " << expr << " could not be resolved to a valid formula. " << Endl;
+         }
          std::unique_ptr<TTreeFormula> cutFormula;
          if (TString(cut.GetTitle()) != "")
             cutFormula.reset(new TTreeFormula("CutClass", cut.GetTitle(), tree));
@@ -857,7 +903,12 @@ inline void DataLoader::PrepareTrainingAndTestTree(const TCut &cut, const TStrin
                if (!TMath::Finite(values[i]))
                   log << kFATAL << "How am I supposed to train a NaN or +-inf?!" << Endl;
             }
-            events[type][cl].push_back(new Event(values, cl, input.weight));
+            std::vector<Float_t> targets(targetFormulas.size());
+            for (size_t t = 0; t < targets.size(); ++t) {
+               targetFormulas[t]->GetNdata();
+               targets[t] = targetFormulas[t]->EvalInstance(0);
+            }
+            events[type][cl].push_back(new Event(values, targets, cl, input.weight));
          }
       }
    }
@@ -1018,6 +1069,19 @@ inline void DataLoader::PrepareTrainingAndTestTree(const TCut &cut, const TStrin
    log << kINFO << "Dataset[" << dsi.GetName() << "] : SplitMode=" << splitMode << ", MixMode=" << mixMode << Endl;
 }
 
+// ---------------------------------------------------------------- TransformationHandler.h (subset)
+// STAND-IN: no variable transformations; InverseTransform returns the event itself (TMVA returns the
+// event as given when the handler holds no transformation).
+class TransformationHandler {
+public:
+   const Event *Transform(const Event *ev) const { return ev; }
+   const Event *InverseTransform(const Event *ev, Bool_t suppressIfNoTargets = true) const
+   {
+      (void)suppressIfNoTargets;
+      return ev;
+   }
+};
+
 // ---------------------------------------------------------------- IMethod.h (exact virtuals)
 class Ranking;
 
@@ -1103,6 +1167,26 @@ protected:
    virtual std::vector<Double_t> GetMvaValues(Long64_t firstEvt = 0, Long64_t lastEvt = -1, Bool_t logProgress = false);
 
 public:
+   // regression response
+   const std::vector<Float_t> &GetRegressionValues(const Event *const ev)
+   {
+      fTmpEvent = ev;
+      const std::vector<Float_t> *ptr = &GetRegressionValues();
+      fTmpEvent = nullptr;
+      return (*ptr);
+   }
+   virtual const std::vector<Float_t> &GetRegressionValues()
+   {
+      std::vector<Float_t> *ptr = new std::vector<Float_t>(0);
+      return (*ptr);
+   }
+   // multiclass classification response
+   virtual const std::vector<Float_t> &GetMulticlassValues()
+   {
+      std::vector<Float_t> *ptr = new std::vector<Float_t>(0);
+      return (*ptr);
+   }
+
    virtual const Ranking *CreateRanking() = 0;
    virtual void MakeClass(const TString &classFileName = TString("")) const;
    void PrintHelpMessage() const { GetHelpMessage(); }
@@ -1132,6 +1216,17 @@ public:
    }
    UInt_t GetNvar() const { return DataInfo().GetNVariables(); }
    UInt_t GetNVariables() const { return DataInfo().GetNVariables(); }
+   UInt_t GetNTargets() const { return DataInfo().GetNTargets(); }
+   TransformationHandler &GetTransformationHandler(Bool_t takeReroutedIfAvailable = true)
+   {
+      (void)takeReroutedIfAvailable;
+      return fTransformation;
+   }
+   const TransformationHandler &GetTransformationHandler(Bool_t takeReroutedIfAvailable = true) const
+   {
+      (void)takeReroutedIfAvailable;
+      return fTransformation;
+   }
 
    DataSet *Data() const { return fTmpData ? fTmpData : DataInfo().GetDataSet(); }
    DataSetInfo &DataInfo() const { return fDataSetInfo; }
@@ -1147,11 +1242,25 @@ public:
 
    virtual void SetAnalysisType(Types::EAnalysisType type) { fAnalysisType = type; }
    Types::EAnalysisType GetAnalysisType() const { return fAnalysisType; }
+   Bool_t DoRegression() const { return fAnalysisType == Types::kRegression; }
+   Bool_t DoMulticlass() const { return fAnalysisType == Types::kMulticlass; }
    void SetModelPersistence(Bool_t status) { fModelPersistence = status; }
    Bool_t IsModelPersistence() const { return fModelPersistence; }
 
    // STAND-IN accessors (not in TMVA) for the tests.
    const std::vector<Double_t> &StandinTrainScores() const { return fTrainScores; }
+   // STAND-IN: TMVA's AddMulticlassOutput / AddRegressionOutput loop (one call per event of the
+   // current tree type); row i holds event i's class probabilities or target values.
+   std::vector<std::vector<Float_t>> StandinOutputs()
+   {
+      std::vector<std::vector<Float_t>> rows(Data()->GetNEvents());
+      for (Long64_t ievt = 0; ievt < Long64_t(rows.size()); ievt++) {
+         Data()->SetCurrentEvent(ievt);
+         rows[ievt] = DoMulticlass() ? GetMulticlassValues() : GetRegressionValues();
+      }
+      return rows;
+   }
+   const std::vector<std::vector<Float_t>> &StandinTrainOutputs() const { return fTrainOutputs; }
 
 protected:
    void SetWeightFileDir(TString fileDir)
@@ -1197,6 +1306,8 @@ private:
    Bool_t fIgnoreNegWeightsInTraining = kFALSE;
 
    std::vector<Double_t> fTrainScores;
+   std::vector<std::vector<Float_t>> fTrainOutputs;
+   TransformationHandler fTransformation;
 };
 
 inline void MethodBase::InitBase()
@@ -1246,10 +1357,13 @@ inline void MethodBase::TrainMethod()
    Train();
    // TMVA fills the TrainTree from the in-memory method right after Train().
    Data()->SetCurrentType(Types::kTraining);
-   fTrainScores = GetMvaValues(0, Data()->GetNTrainingEvents(), kTRUE);
+   if (DoMulticlass() || DoRegression())
+      fTrainOutputs = StandinOutputs();
+   else
+      fTrainScores = GetMvaValues(0, Data()->GetNTrainingEvents(), kTRUE);
    if (fModelPersistence)
       WriteStateToFile();
-   if (fModelPersistence)
+   if (!DoRegression() && fModelPersistence) // "presently only supported for classification"
       MakeClass();
 }
 
@@ -1286,7 +1400,7 @@ inline void MethodBase::WriteStateToFile() const
    void *gi = xml.NewChild(root, nullptr, "GeneralInfo");
    void *info = xml.NewChild(gi, nullptr, "Info");
    xml.NewAttr(info, nullptr, "name", "AnalysisType");
-   xml.NewAttr(info, nullptr, "value", "Classification");
+   xml.NewAttr(info, nullptr, "value", DoRegression() ? "Regression" : DoMulticlass() ? "Multiclass" : "Classification");
    AddOptionsXMLTo(root);
    void *vars = xml.NewChild(root, nullptr, "Variables");
    xml.NewAttr(vars, nullptr, "NVar", TString::Format("%u", GetNvar()).Data());
@@ -1314,7 +1428,16 @@ inline void MethodBase::ReadStateFromFile()
    fMethodName = method(method.Index("::") + 2, method.Length());
    for (void *ch = xml.GetChild(root); ch; ch = xml.GetNext(ch)) {
       const TString nodeName = xml.GetNodeName(ch);
-      if (nodeName == "GeneralInfo" || nodeName == "Transformations" || nodeName == "MVAPdfs") {
+      if (nodeName == "GeneralInfo") {
+         for (void *info = xml.GetChild(ch); info; info = xml.GetNext(info)) {
+            if (TString(xml.GetAttr(info, "name")) != "AnalysisType")
+               continue;
+            const TString value = xml.GetAttr(info, "value");
+            SetAnalysisType(value == "Regression" ? Types::kRegression
+                            : value == "Multiclass" ? Types::kMulticlass
+                                                    : Types::kClassification);
+         }
+      } else if (nodeName == "Transformations" || nodeName == "MVAPdfs") {
          continue;
       } else if (nodeName == "Options") {
          ReadOptionsFromXML(ch);
@@ -1464,7 +1587,35 @@ public:
    Factory(TString theJobName, TFile *theTargetFile, TString theOption = "")
       : fJobName(theJobName), fTargetFile(theTargetFile)
    {
-      (void)theOption;
+      // The options of TMVA's Factory; the stand-in acts on AnalysisType only.
+      Configurable conf(theOption);
+      conf.SetConfigName("Factory");
+      Bool_t verbose = kFALSE, silent = kFALSE, color = kTRUE, drawProgressBar = kTRUE, correlations = kFALSE;
+      Bool_t roc = kTRUE, modelPersistence = kTRUE;
+      TString transformations = "", verboseLevel = "Info", analysisType = "Auto";
+      conf.DeclareOptionRef(verbose, "V");
+      conf.DeclareOptionRef(verboseLevel, "VerboseLevel");
+      conf.DeclareOptionRef(silent, "Silent");
+      conf.DeclareOptionRef(color, "Color");
+      conf.DeclareOptionRef(drawProgressBar, "DrawProgressBar");
+      conf.DeclareOptionRef(transformations, "Transformations");
+      conf.DeclareOptionRef(correlations, "Correlations");
+      conf.DeclareOptionRef(roc, "ROC");
+      conf.DeclareOptionRef(modelPersistence, "ModelPersistence");
+      conf.DeclareOptionRef(analysisType, "AnalysisType");
+      conf.ParseOptions();
+      conf.CheckForUnusedOptions();
+      analysisType.ToLower();
+      if (analysisType == "classification")
+         fAnalysisType = Types::kClassification;
+      else if (analysisType == "regression")
+         fAnalysisType = Types::kRegression;
+      else if (analysisType == "multiclass")
+         fAnalysisType = Types::kMulticlass;
+      else if (analysisType == "auto")
+         fAnalysisType = Types::kNoAnalysisType;
+      else
+         Log() << kFATAL << "STAND-IN Factory: unknown AnalysisType=" << analysisType << Endl;
    }
    ~Factory()
    {
@@ -1484,18 +1635,27 @@ public:
          conf.ParseOptions();
       }
       DataSetInfo &dsi = loader->GetDataSetInfo();
+      // As TMVA's Factory::BookMethod: AnalysisType=Auto means Regression with targets, Multiclass
+      // with more than two classes, Classification otherwise.
+      if (fAnalysisType == Types::kNoAnalysisType)
+         fAnalysisType = dsi.GetNTargets() > 0   ? Types::kRegression
+                         : dsi.GetNClasses() > 2 ? Types::kMulticlass
+                                                 : Types::kClassification;
       IMethod *im = ClassifierFactory::Instance().Create(theMethodName.Data(), fJobName, methodTitle, dsi, theOption);
       MethodBase *method = dynamic_cast<MethodBase *>(im);
       if (method == nullptr)
          return nullptr;
-      if (!method->HasAnalysisType(Types::kClassification, dsi.GetNClasses(), dsi.GetNTargets())) {
-         Log() << kWARNING << "Method " << method->GetMethodTypeName() << " is not capable of handling classification with "
-               << dsi.GetNClasses() << " classes." << Endl;
+      if (!method->HasAnalysisType(fAnalysisType, dsi.GetNClasses(), dsi.GetNTargets())) {
+         Log() << kWARNING << "Method " << method->GetMethodTypeName() << " is not capable of handling ";
+         if (fAnalysisType == Types::kMulticlass)
+            Log() << "multiclass classification with " << dsi.GetNClasses() << " classes." << Endl;
+         else
+            Log() << "classification with " << dsi.GetNClasses() << " classes." << Endl;
          return nullptr;
       }
       method->SetWeightFileDir(TString(loader->GetName()) + "/weights");
       method->SetModelPersistence(kTRUE);
-      method->SetAnalysisType(Types::kClassification);
+      method->SetAnalysisType(fAnalysisType);
       method->SetupMethod();
       method->ParseOptions();
       method->ProcessSetup();
@@ -1514,6 +1674,7 @@ public:
       for (MethodBase *m : fMethods) {
          m->TrainMethod();
          fTrainScores[m->GetMethodName().Data()] = m->StandinTrainScores();
+         fTrainOutputs[m->GetMethodName().Data()] = m->StandinTrainOutputs();
       }
       // "Destroy and recreate all methods via weight files for testing"
       for (size_t i = 0; i < fMethods.size(); ++i) {
@@ -1528,7 +1689,7 @@ public:
             Log() << kFATAL << "STAND-IN: re-creating the method from " << weightfile << " gave nullptr" << Endl;
          m->SetWeightFileDir(TString(fLoaders[i]->GetName()) + "/weights");
          m->SetModelPersistence(kTRUE);
-         m->SetAnalysisType(Types::kClassification);
+         m->SetAnalysisType(fAnalysisType);
          m->SetupMethod();
          m->ReadStateFromFile();
          fMethods[i] = m;
@@ -1539,7 +1700,10 @@ public:
    {
       for (MethodBase *m : fMethods) {
          m->Data()->SetCurrentType(Types::kTesting);
-         fTestScores[m->GetMethodName().Data()] = m->GetMvaValues(0, m->Data()->GetNTestEvents(), kTRUE);
+         if (m->DoMulticlass() || m->DoRegression())
+            fTestOutputs[m->GetMethodName().Data()] = m->StandinOutputs();
+         else
+            fTestScores[m->GetMethodName().Data()] = m->GetMvaValues(0, m->Data()->GetNTestEvents(), kTRUE);
       }
    }
 
@@ -1616,6 +1780,18 @@ public:
       auto it = fTrainScores.find(methodTitle.Data());
       return it == fTrainScores.end() ? std::vector<Double_t>() : it->second;
    }
+   // Multiclass and Regression: row i is event i's class probabilities or target values.
+   std::vector<std::vector<Float_t>> StandinTestOutputs(const TString &methodTitle) const
+   {
+      auto it = fTestOutputs.find(methodTitle.Data());
+      return it == fTestOutputs.end() ? std::vector<std::vector<Float_t>>() : it->second;
+   }
+   std::vector<std::vector<Float_t>> StandinTrainOutputs(const TString &methodTitle) const
+   {
+      auto it = fTrainOutputs.find(methodTitle.Data());
+      return it == fTrainOutputs.end() ? std::vector<std::vector<Float_t>>() : it->second;
+   }
+   Types::EAnalysisType GetAnalysisType() const { return fAnalysisType; }
 
 private:
    void WriteTree(DataLoader &loader, Types::ETreeType type)
@@ -1640,13 +1816,39 @@ private:
             tree.Branch(vi.GetExpression(), &values[i], vi.GetExpression() + TString::Format("[%d]/F", size));
          }
       }
+      std::vector<Float_t> targets(dsi.GetNTargets());
+      for (UInt_t t = 0; t < dsi.GetNTargets(); ++t)
+         tree.Branch(dsi.GetTargetInfo(t).GetInternalName(), &targets[t], dsi.GetTargetInfo(t).GetInternalName() + "/F");
       tree.Branch("weight", &weight, "weight/F");
       std::vector<const std::vector<Double_t> *> scores;
       std::vector<Float_t> scoreValues(fMethods.size());
       UInt_t im = 0;
+      // As DataSet::GetTree: Multiclass and Regression methods get one branch named by the title
+      // with one leaf per class name or target.
+      std::vector<const std::vector<std::vector<Float_t>> *> outputs;
+      std::deque<std::vector<Float_t>> outputValues;
       for (MethodBase *m : fMethods) {
          if (&m->DataInfo() != &dsi)
             continue;
+         if (m->DoMulticlass() || m->DoRegression()) {
+            const auto &all = type == Types::kTraining ? fTrainOutputs : fTestOutputs;
+            auto it = all.find(m->GetMethodName().Data());
+            if (it == all.end())
+               continue;
+            const UInt_t n = m->DoMulticlass() ? dsi.GetNClasses() : dsi.GetNTargets();
+            TString leafList;
+            for (UInt_t k = 0; k < n; ++k) {
+               if (k > 0)
+                  leafList.Append(":");
+               leafList.Append(m->DoMulticlass() ? TString(dsi.GetClassInfo(k)->GetName())
+                                                 : dsi.GetTargetInfo(k).GetInternalName());
+               leafList.Append("/F");
+            }
+            outputValues.emplace_back(n);
+            tree.Branch(m->GetMethodName(), outputValues.back().data(), leafList);
+            outputs.push_back(&it->second);
+            continue;
+         }
          const auto &all = type == Types::kTraining ? fTrainScores : fTestScores;
          auto it = all.find(m->GetMethodName().Data());
          if (it == all.end())
@@ -1663,8 +1865,14 @@ private:
          weight = ev->GetWeight();
          for (UInt_t i = 0; i < values.size(); ++i)
             values[i] = ev->GetValue(i);
+         for (UInt_t t = 0; t < targets.size(); ++t)
+            targets[t] = ev->GetTarget(t);
          for (size_t j = 0; j < scores.size(); ++j)
             scoreValues[j] = scores[j]->at(e);
+         for (size_t j = 0; j < outputs.size(); ++j) {
+            const std::vector<Float_t> &row = outputs[j]->at(e);
+            std::copy(row.begin(), row.begin() + std::min(row.size(), outputValues[j].size()), outputValues[j].begin());
+         }
          tree.Fill();
       }
       tree.Write("", TObject::kOverwrite);
@@ -1678,6 +1886,9 @@ private:
    std::vector<DataLoader *> fLoaders;
    std::map<std::string, std::vector<Double_t>> fTestScores;
    std::map<std::string, std::vector<Double_t>> fTrainScores;
+   std::map<std::string, std::vector<std::vector<Float_t>>> fTestOutputs;
+   std::map<std::string, std::vector<std::vector<Float_t>>> fTrainOutputs;
+   Types::EAnalysisType fAnalysisType = Types::kClassification;
    mutable MsgLogger fLogger{"Factory"};
 };
 
@@ -1733,7 +1944,36 @@ public:
       return fMethods.at(methodTag.Data())->GetMvaValue(&tmpEvent);
    }
    // The values behind the links given to AddVariable.
-   Double_t EvaluateMVA(const TString &methodTag, Double_t aux = 0)
+   Double_t EvaluateMVA(const TString &methodTag, Double_t aux = 0) { return EvaluateMVA(LinkedValues(), methodTag, aux); }
+
+   // As TMVA's Reader: the event is the values behind the AddVariable links.
+   const std::vector<Float_t> &EvaluateRegression(const TString &methodTag, Double_t aux = 0)
+   {
+      (void)aux;
+      Event event(LinkedValues(), 0);
+      return fMethods.at(methodTag.Data())->GetRegressionValues(&event);
+   }
+   Float_t EvaluateRegression(UInt_t tgtNumber, const TString &methodTag, Double_t aux = 0)
+   {
+      return EvaluateRegression(methodTag, aux).at(tgtNumber);
+   }
+   const std::vector<Float_t> &EvaluateMulticlass(const TString &methodTag, Double_t aux = 0)
+   {
+      (void)aux;
+      Event event(LinkedValues(), 0);
+      MethodBase *method = fMethods.at(methodTag.Data());
+      method->fTmpEvent = &event;
+      const std::vector<Float_t> &values = method->GetMulticlassValues();
+      method->fTmpEvent = nullptr;
+      return values;
+   }
+   Float_t EvaluateMulticlass(UInt_t clsNumber, const TString &methodTag, Double_t aux = 0)
+   {
+      return EvaluateMulticlass(methodTag, aux).at(clsNumber);
+   }
+
+private:
+   std::vector<Float_t> LinkedValues() const
    {
       std::vector<Float_t> values;
       for (const VariableInfo &vi : fDataSetInfo.GetVariableInfos()) {
@@ -1742,10 +1982,8 @@ public:
                                      " has no link; use AddVariable(expression, &value)");
          values.push_back(*static_cast<Float_t *>(vi.GetExternalLink()));
       }
-      return EvaluateMVA(values, methodTag, aux);
+      return values;
    }
-
-private:
    DataSetInfo fDataSetInfo;
    std::map<std::string, MethodBase *> fMethods;
 };
@@ -1767,6 +2005,32 @@ inline void FillLoader(DataLoader &loader, const Float_t *x, const Int_t *cls, c
    for (Long64_t i = 0; i < n; ++i) {
       std::vector<Float_t> values(x + i * nvar, x + (i + 1) * nvar);
       ds->AddEvent(new Event(values, UInt_t(cls[i]), w[i]), i < nTrain ? Types::kTraining : Types::kTesting);
+   }
+}
+
+// Multiclass (ntgt == 0): classes cls[i] in 0..nclasses-1, named "class0", "class1", ...
+// Regression (ntgt > 0): one class "Regression" and targets t (n x ntgt, row-major), named "t0", ...
+inline void FillLoaderTypes(DataLoader &loader, const Float_t *x, const Int_t *cls, const Float_t *t, const Double_t *w,
+                            Long64_t n, UInt_t nvar, UInt_t ntgt, UInt_t nclasses, Long64_t nTrain)
+{
+   DataSetInfo &dsi = loader.GetDataSetInfo();
+   if (dsi.GetNVariables() == 0)
+      for (UInt_t j = 0; j < nvar; ++j)
+         dsi.AddVariable(TString::Format("x%u", j));
+   for (UInt_t k = 0; k < ntgt; ++k)
+      dsi.AddTarget(TString::Format("t%u", k), "", "", 0, 0);
+   if (ntgt > 0)
+      dsi.AddClass("Regression");
+   else
+      for (UInt_t k = 0; k < nclasses; ++k)
+         dsi.AddClass(TString::Format("class%u", k));
+   DataSet *ds = dsi.GetDataSet();
+   ds->SetNVariables(nvar);
+   for (Long64_t i = 0; i < n; ++i) {
+      std::vector<Float_t> values(x + i * nvar, x + (i + 1) * nvar);
+      std::vector<Float_t> targets(t ? t + i * ntgt : nullptr, t ? t + (i + 1) * ntgt : nullptr);
+      ds->AddEvent(new Event(values, targets, ntgt > 0 ? 0 : UInt_t(cls[i]), w[i]),
+                   i < nTrain ? Types::kTraining : Types::kTesting);
    }
 }
 

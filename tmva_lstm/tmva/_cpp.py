@@ -114,6 +114,9 @@ public:
    virtual Bool_t PrepareResponse() = 0;
    // The method-specific part of the standalone class (tmva_lstm.makeclass.class_specific).
    virtual std::string ClassSpecificCode(const std::string &className) const = 0;
+   // Multiclass: the K class probabilities of the event GetEvent() returns; Regression: its M
+   // targets in the space of the events the method sees (TMVA's transformed targets).
+   virtual void EventOutputs(std::vector<Float_t> &outputs) = 0;
 
    // ---- implemented here
    using {ns}::{spec.base}::GetMvaValue;  // keep MethodBase's GetMvaValue(const Event*, ...) visible
@@ -129,6 +132,28 @@ public:
       }}
       return ScoreCurrentEvent();
    }}
+   const std::vector<Float_t> &GetMulticlassValues() override
+   {{
+      EventOutputs(fOutputs);
+      return fOutputs;
+   }}
+   // As TMVA's MethodDL: the targets go back through the inverse of the variable transformation.
+   using {ns}::{spec.base}::GetRegressionValues;  // keep GetRegressionValues(const Event*) visible
+   const std::vector<Float_t> &GetRegressionValues() override
+   {{
+      EventOutputs(fOutputs);
+      {ns}::Event event(*this->GetEvent());
+      for (UInt_t i = 0; i < fOutputs.size(); ++i)
+         event.SetTarget(i, fOutputs[i]);
+      const {ns}::Event *original = this->GetTransformationHandler().InverseTransform(&event);
+      fRegressionValues.clear();
+      for (UInt_t i = 0; i < fOutputs.size(); ++i)
+         fRegressionValues.push_back(original->GetTarget(i));
+      return fRegressionValues;
+   }}
+   // 0 Classification, 1 Regression, 2 Multiclass (TMVA's Types::EAnalysisType), 3 not set.
+   Int_t AnalysisTypeCode() const {{ return static_cast<Int_t>(this->GetAnalysisType()); }}
+
    // address: of a function double(const std::vector<double>&); 0 forgets it (new weights).
    void SetResponse(Long64_t address)
    {{
@@ -152,18 +177,49 @@ public:
          names.push_back(this->DataInfo().GetVariableInfo(i).GetInternalName().Data());
       return names;
    }}
+   UInt_t NTargets() const {{ return this->DataInfo().GetNTargets(); }}
+   std::vector<std::string> TargetNames() const
+   {{
+      std::vector<std::string> names;
+      for (UInt_t i = 0; i < NTargets(); ++i)
+         names.push_back(this->DataInfo().GetTargetInfo(i).GetInternalName().Data());
+      return names;
+   }}
+   std::vector<std::string> ClassNames() const
+   {{
+      std::vector<std::string> names;
+      for (UInt_t i = 0; i < this->DataInfo().GetNClasses(); ++i)
+         names.push_back(this->DataInfo().GetClassInfo(i)->GetName());
+      return names;
+   }}
 
-   // x: (N, NVar) row-major, y: 1 signal / 0 background, w: event weights; N = NTrainingEvents().
+   // x: (N, NVar) row-major; y: Classification 1 signal / 0 background, Multiclass the class
+   // index (DataSetInfo's class order); w: event weights; N = NTrainingEvents().
    // Events as the method sees them (after TMVA's split, weights and variable transformation).
    void CopyTrainingEvents(Float_t *x, Int_t *y, Double_t *w) const
    {{
       const Long64_t n = NTrainingEvents();
       const UInt_t nvar = NVariables();
+      const Bool_t multiclass = this->GetAnalysisType() == {ns}::Types::kMulticlass;
       for (Long64_t i = 0; i < n; ++i) {{
          const {ns}::Event *ev = this->GetTrainingEvent(i);
          CopyValues(ev, x + i * nvar, nvar);
-         y[i] = this->DataInfo().IsSignal(ev) ? 1 : 0;
+         y[i] = multiclass ? Int_t(ev->GetClass()) : this->DataInfo().IsSignal(ev) ? 1 : 0;
          w[i] = ev->GetWeight();
+      }}
+   }}
+   // t: (N, NTargets) row-major, the training events' (transformed) targets.
+   void CopyTrainingTargets(Float_t *t) const
+   {{
+      const Long64_t n = NTrainingEvents();
+      const UInt_t ntgt = NTargets();
+      for (Long64_t i = 0; i < n; ++i) {{
+         const {ns}::Event *ev = this->GetTrainingEvent(i);
+         if (ev->GetNTargets() != ntgt)
+            throw std::runtime_error("PyLSTM: an event has " + std::to_string(ev->GetNTargets()) +
+                                     " targets, the data set declares " + std::to_string(ntgt));
+         for (UInt_t j = 0; j < ntgt; ++j)
+            t[i * ntgt + j] = ev->GetTarget(j);
       }}
    }}
    // x: (last - first, NVar) row-major; events [first, last) of the data set's current tree type.
@@ -229,6 +285,8 @@ private:
    Double_t (*fResponse)(const std::vector<Double_t> &) = nullptr;  // see PrepareResponse
    Int_t fResponseState = 0;  // 0: not tried yet, 1: compiled, 2: through Python
    std::vector<Double_t> fValues;
+   std::vector<Float_t> fOutputs;  // GetMulticlassValues, EventOutputs
+   std::vector<Float_t> fRegressionValues;
 }};
 
 inline {ns}::IMethod *CreateMethod(const TString &job, const TString &title, {ns}::DataSetInfo &dsi,
@@ -266,8 +324,6 @@ inline Int_t RegisterMethod(CreatorHook *hook, const char *name)
    {types}AddTypeMapping(type, name);
    return static_cast<Int_t>(type);
 }}
-
-inline Int_t AnalysisClassification() {{ return static_cast<Int_t>({ns}::Types::kClassification); }}
 
 }} }}  // namespace tmva_lstm_glue::{spec.tag}
 """

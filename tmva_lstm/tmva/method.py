@@ -73,6 +73,9 @@ _TMVA_ONLY_OPTIONS = ("vartransform", "createmvapdfs", "verbositylevel")
 
 _classes: dict[str, type] = {}
 
+# TMVA's Types::EAnalysisType values, as AnalysisTypeCode() returns them.
+_ANALYSIS_TYPES = {0: "CLASSIFICATION", 1: "REGRESSION", 2: "MULTICLASS"}
+
 
 def tmva_base_options() -> tuple[str, ...]:
     """Option keys (lower case) that TMVA's MethodBase declares for every method."""
@@ -170,12 +173,27 @@ def method_class(glue):
     return _classes[tag]
 
 
+def _analysis_type(options, tmva_code: int, explicit: bool, where: str):
+    """``options`` with TMVA's analysis type (the Factory's ``AnalysisType``; ``tmva_code`` 3:
+    TMVA set none). An ``AnalysisType`` given in the booking string (``explicit``) must agree."""
+    tmva_type = _ANALYSIS_TYPES.get(int(tmva_code))
+    if tmva_type is None or tmva_type == options.analysis_type:
+        return options
+    if explicit:
+        raise OptionError(
+            f"{where}: AnalysisType={options.analysis_type.capitalize()}, but TMVA runs this "
+            f"method as {tmva_type.capitalize()} (the Factory's option AnalysisType); "
+            "give the analysis type to the Factory and leave it out of the method's options"
+        )
+    return options.replace(analysis_type=tmva_type)
+
+
 def _build_class(glue):
     shim = glue.MethodPyLSTMShim
-    classification = int(glue.AnalysisClassification())
 
     class MethodPyLSTM(shim):
-        """TMVA method ``PyLSTM``: an LSTM classifier trained by tmva_lstm in NumPy."""
+        """TMVA method ``PyLSTM``: an LSTM network (Classification, Multiclass or Regression)
+        trained by tmva_lstm in NumPy."""
 
         def __init__(self, *args):
             super().__init__(*args)
@@ -191,7 +209,12 @@ def _build_class(glue):
             self._model = None
 
         def HasAnalysisType(self, analysis_type, n_classes, n_targets):
-            return int(analysis_type) == classification and int(n_classes) == 2
+            kind = _ANALYSIS_TYPES.get(int(analysis_type))
+            if kind == "CLASSIFICATION":
+                return int(n_classes) == 2
+            if kind == "MULTICLASS":
+                return int(n_classes) >= 2
+            return kind == "REGRESSION" and int(n_targets) >= 1
 
         def DeclareOptions(self):
             method_options, _, _ = _engine()
@@ -224,14 +247,12 @@ def _build_class(glue):
                 and (_key(t) in self._our_keys or not t.startswith("~"))
             ]
             try:
-                self._options = method_options.from_string(":".join(ours))
-                if self._options.analysis_type != "CLASSIFICATION":
-                    raise OptionError(
-                        f"AnalysisType={self._options.analysis_type.capitalize()}: PyLSTM in "
-                        "TMVA trains two-class classification so far (the Factory sets the "
-                        "analysis type); train Multiclass and Regression with tmva-lstm or "
-                        "tmva_lstm.train"
-                    )
+                self._options = _analysis_type(
+                    method_options.from_string(":".join(ours)),
+                    self.AnalysisTypeCode(),
+                    any(_key(t) == "analysistype" for t in tokens),
+                    f"PyLSTM {self.GetName()}",
+                )
             except OptionError as err:
                 # Also through TMVA's logger: PyROOT reports an exception raised inside an
                 # overloaded C++ call given Python str arguments (Factory::BookMethod) as
@@ -251,23 +272,33 @@ def _build_class(glue):
             if self._options is None:
                 raise RuntimeError("PyLSTM: Train() called before ProcessOptions()")
             n_steps, n_features = _input_layout(self._options, n_variables)
+            kind = self._options.analysis_type
             x = np.empty((n_events, n_variables), dtype=np.float32)
             y = np.empty(n_events, dtype=np.int32)
             w = np.empty(n_events, dtype=np.float64)
             self.CopyTrainingEvents(x, y, w)
+            labels, outputs = y.astype(np.int64), {}
+            if kind == "MULTICLASS":
+                outputs["class_names"] = [str(n) for n in self.ClassNames()]
+            elif kind == "REGRESSION":
+                targets = np.empty((n_events, int(self.NTargets())), dtype=np.float32)
+                self.CopyTrainingTargets(targets)
+                labels = targets.astype(np.float64)
+                outputs["target_names"] = [str(n) for n in self.TargetNames()]
             self.LogInfo(
                 f"Training on {n_events} events of {n_variables} variables "
-                f"as {n_steps} time steps x {n_features} features"
+                f"as {n_steps} time steps x {n_features} features ({kind.capitalize()})"
             )
             names = [str(n) for n in self.VariableNames()]
             self._model = _train_logged(
                 self,
                 train,
                 x.reshape(n_events, n_steps, n_features),
-                y.astype(np.int64),
+                labels,
                 w,
                 self._options,
                 variable_names=names,
+                **outputs,
             )
             self._shape = (n_steps, n_features)
             self.SetResponse(0)
@@ -280,14 +311,38 @@ def _build_class(glue):
                 self._shape = _input_layout(self._options, int(self.NVariables()))
             return self._model
 
-        def ScoreCurrentEvent(self):
+        def _current_event(self):
+            """``(model, output)`` for the event ``GetEvent()`` returns."""
             model = self._require_model()
             x = np.empty((1, int(self.NVariables())), dtype=np.float32)
             self.CopyCurrentEvent(x)
-            return float(model.predict(x.reshape(1, *self._shape))[0])
+            return model, model.predict(x.reshape(1, *self._shape))[0]
+
+        def ScoreCurrentEvent(self):
+            model, output = self._current_event()
+            if model.analysis_type != "CLASSIFICATION":
+                raise ModelFileError(
+                    f"PyLSTM {self.GetName()} is a {model.analysis_type.capitalize()} model: "
+                    "read it with Reader::EvaluateMulticlass or Reader::EvaluateRegression, "
+                    "not EvaluateMVA"
+                )
+            return float(output)
+
+        def EventOutputs(self, outputs):
+            model, output = self._current_event()
+            if model.analysis_type == "CLASSIFICATION":
+                raise ModelFileError(
+                    f"PyLSTM {self.GetName()} is a Classification model: read it with "
+                    "Reader::EvaluateMVA, not EvaluateMulticlass or EvaluateRegression"
+                )
+            outputs.clear()
+            for value in np.atleast_1d(output):
+                outputs.push_back(float(value))
 
         def PrepareResponse(self):
             """Compile the model's C++ response class (once per model) for GetMvaValue."""
+            if self._require_model().analysis_type != "CLASSIFICATION":
+                return False  # GetMvaValue is a classification score: ScoreCurrentEvent says so
             try:
                 from tmva_lstm.makeclass import compiled_response
 
@@ -399,6 +454,12 @@ def _build_class(glue):
                     f"{source}: the model was trained on {n_var} variables, "
                     f"{int(self.NVariables())} are declared"
                 )
+            tmva_type = _ANALYSIS_TYPES.get(int(self.AnalysisTypeCode()))
+            if tmva_type not in (None, model.analysis_type):
+                raise ModelFileError(
+                    f"{source}: a {model.analysis_type.capitalize()} model, but TMVA reads it "
+                    f"as {tmva_type.capitalize()}"
+                )
             self._options, self._model = options, model
             self.SetResponse(0)  # new weights: compile again on the next GetMvaValue
             self._shape = _input_layout(options, n_var)
@@ -418,9 +479,11 @@ def _build_class(glue):
 
 
 _HELP = """
-PyLSTM: an LSTM classifier written in NumPy (package tmva_lstm), booked as method "PyLSTM".
-Two-class classification. The input variables of an event are a sequence: with
-InputLayout=T|F, variable j*F+k is time step j, feature k (as MethodDL's RNN layout).
+PyLSTM: recurrent networks (LSTM, GRU, RNN layers) written in NumPy (package tmva_lstm),
+booked as method "PyLSTM". Classification (two classes), Multiclass (softmax output,
+Reader::EvaluateMulticlass) and Regression (Reader::EvaluateRegression), as the Factory's
+AnalysisType says. The input variables of an event are a sequence: with InputLayout=T|F,
+variable j*F+k is time step j, feature k (as MethodDL's RNN layout).
 Options use the same syntax in the Factory and on the tmva-lstm command line, e.g.
   !H:!V:InputLayout=10|30:Layout=LSTM|10,DENSE|64|TANH,LINEAR:MaxEpochs=5
 The trained model is stored in the XML weight file under <Weights>; apply it with
