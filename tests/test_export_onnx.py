@@ -500,7 +500,9 @@ def test_sofie_generated_code_scores_like_predict(key, layout, batch_size, rng, 
     rmodel.Generate()
     header = tmp_path / f"{stem}.hxx"
     rmodel.OutputGenerated(str(header))  # writes the weights to {stem}.dat next to it
-    assert ROOT.gInterpreter.Declare(f'#include "{header}"')
+    from tmva_lstm._cling import declare
+
+    assert declare(f'#include "{header}"')
     session = getattr(ROOT, f"TMVA_SOFIE_{stem}").Session(str(header.with_suffix(".dat")))
 
     def run(feeds):

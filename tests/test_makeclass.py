@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import tmva_lstm as tl
+from tmva_lstm._cling import declare
 from tmva_lstm.errors import OptionError
 from tmva_lstm.makeclass import class_source, make_class
 
@@ -215,7 +216,7 @@ def test_class_runs_in_cling(per_step):
     ROOT = pytest.importorskip("ROOT")
     model = train(per_step.X, per_step.y, "Layout=LSTM|4,DENSE|6|TANH,LINEAR:VarTransform=N")
     source = class_source(model, title="ClingTest")
-    assert ROOT.gInterpreter.Declare(source), "cling could not compile the class"
+    assert declare(source), "cling could not compile the class"
     names = ROOT.std.vector["std::string"]()
     for name in model.variable_names:
         names.push_back(name)

@@ -29,6 +29,7 @@ ROOT = pytest.importorskip("ROOT", reason="the TMVA binding needs PyROOT (pip in
 
 from standin.declare import NO_PLUGINS, WITH_PLUGINS, declare_standin  # noqa: E402
 
+from tmva_lstm._cling import declare  # noqa: E402
 from tmva_lstm.errors import DependencyError, OptionError  # noqa: E402
 from tmva_lstm.options import MethodOptions  # noqa: E402
 from tmva_lstm.tmva import method as method_module  # noqa: E402
@@ -129,9 +130,7 @@ def standin():
     from tmva_lstm.tmva import register
 
     declare_standin()  # also registers "Plugins" -> kPlugins in tmva_standin, as libTMVA does
-    declared = ROOT.gInterpreter.Declare(
-        _DRIVER.format(ns=WITH_PLUGINS) + _DRIVER.format(ns=NO_PLUGINS)
-    )
+    declared = declare(_DRIVER.format(ns=WITH_PLUGINS) + _DRIVER.format(ns=NO_PLUGINS))
     assert declared, "the stand-in driver did not compile (messages above)"
     return {
         WITH_PLUGINS: (ROOT.tmva_standin, register(WITH_PLUGINS, base="PyMethodBase")),

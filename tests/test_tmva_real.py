@@ -19,6 +19,7 @@ ROOT = pytest.importorskip("ROOT", reason="needs PyROOT")
 
 from standin.declare import declare_standin  # noqa: E402
 
+from tmva_lstm._cling import declare  # noqa: E402
 from tmva_lstm.tmva import default_base, is_tmva_available, register  # noqa: E402
 
 NO_TMVA = (
@@ -137,7 +138,7 @@ def test_booking_from_cpp(tmva, sample, tmp_path, monkeypatch):
     ns = _name(tmva)
     register(ns)
     includes = '#include "TMVA/Factory.h"\n#include "TMVA/DataLoader.h"\n' if ns == "TMVA" else ""
-    ROOT.gInterpreter.Declare(
+    declare(
         includes
         + f"{ns}::MethodBase *tmva_lstm_book_from_cpp_{ns}({ns}::Factory &f, {ns}::DataLoader &l, "
         'const char *opt) { return f.BookMethod(&l, "PyLSTM", "FromCpp", opt); }'

@@ -25,6 +25,7 @@ import re
 import tempfile
 from pathlib import Path
 
+from ._cling import declare
 from .cpp_layers import EMITTERS, LayerCode, _array
 from .errors import OptionError
 
@@ -510,7 +511,7 @@ inline long long Address() {{ return reinterpret_cast<long long>(&Response); }}
 }}
 """
     )
-    if not ROOT.gInterpreter.Declare(code):
+    if not declare(code):
         raise RuntimeError("cling could not compile the response class (messages above)")
     address = int(getattr(ROOT, f"tmva_lstm_response_{key}").Address())
     _responses[key] = address

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tmva_lstm._cling import declare
+
 HEADER = Path(__file__).with_name("tmva_standin.h")
 WITH_PLUGINS = "tmva_standin"  # "Plugins" holds kPlugins
 NO_PLUGINS = "tmva_standin_noplugins"  # kPlugins free
@@ -21,7 +23,7 @@ def declare_standin():
     import ROOT
 
     if not _declared:
-        ok = ROOT.gInterpreter.Declare(
+        ok = declare(
             f'#include "{HEADER}"\n'
             f"#define TMVA_STANDIN_NS {NO_PLUGINS}\n"
             f'#include "{HEADER}"\n'

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .._cling import declare
 from ..errors import DataError, OptionError
 from .histograms import Hist1D
 
@@ -164,7 +165,7 @@ def _root_ks_x(pairs: Sequence[tuple[Hist1D, Hist1D]], seed: int) -> list[float]
     import ROOT
 
     if not hasattr(ROOT, "tmva_lstm_ks"):
-        ROOT.gInterpreter.Declare(_ROOT_HELPER)
+        declare(_ROOT_HELPER)
     rnd = ROOT.TRandom3(seed)
     out = []
     for h1, h2 in pairs:

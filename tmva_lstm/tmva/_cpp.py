@@ -36,6 +36,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tmva_lstm._cling import declare
+
 __all__ = ["GlueSpec", "glue_source", "declare_glue"]
 
 # Declared once per tag per process.
@@ -334,7 +336,7 @@ def declare_glue(spec: GlueSpec):
     import ROOT
 
     if spec.tag not in _declared:
-        if not ROOT.gInterpreter.Declare(glue_source(spec)):
+        if not declare(glue_source(spec)):
             raise RuntimeError(
                 f"cling could not compile the PyLSTM glue for {spec.namespace}::{spec.base}; "
                 "its messages are printed above"

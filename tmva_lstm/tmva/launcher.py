@@ -22,6 +22,7 @@ import re
 import sys
 from pathlib import Path
 
+from tmva_lstm._cling import declare as cling_declare
 from tmva_lstm.errors import InputFileError, TmvaLstmError
 from tmva_lstm.tmva import _import_root, pin_blas_threads, register
 
@@ -68,7 +69,7 @@ def run_macro(
     for header in declare:
         if not Path(header).is_file():
             raise InputFileError(f"no header {header} to declare (--declare)")
-        if not ROOT.gInterpreter.Declare(f'#include "{Path(header).resolve()}"'):
+        if not cling_declare(f'#include "{Path(header).resolve()}"'):
             raise InputFileError(f"cling could not compile {header} (--declare); messages above")
     registration = register(namespace, base=base)
     print(
@@ -76,7 +77,7 @@ def run_macro(
         f"(base {registration.base}); running {macro}",
         file=sys.stderr,
     )
-    ROOT.gInterpreter.Declare(f"#define {LAUNCHER_DEFINE} 1")
+    cling_declare(f"#define {LAUNCHER_DEFINE} 1")
     error = ctypes.c_int(0)
     sys.stdout.flush()
     try:
