@@ -1,11 +1,69 @@
-"""Shared fixtures. Warnings are errors in the test run (pyproject.toml lists the exceptions)."""
+"""Shared fixtures, and the ``forked`` marker. Warnings are errors in the test run
+(pyproject.toml lists the exceptions)."""
 
 from __future__ import annotations
 
+import os
+import pickle
+import signal
+
 import numpy as np
 import pytest
+from _pytest.runner import runtestprotocol
 
 
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(20261124)
+
+
+# ---------------------------------------------------------------- @pytest.mark.forked
+# A test marked ``forked`` runs (setup, call, teardown) in a child forked from the test process,
+# so that what it leaves in the process's memory does not reach the next test. The child sends
+# its reports back through a pipe; a child that dies (a signal, a crash) is a failed test that
+# says so. (The pytest-forked plugin does not run on pytest 9.)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    if item.get_closest_marker("forked") is None or not hasattr(os, "fork"):
+        return None
+    item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+    for report in _run_forked(item):
+        item.ihook.pytest_runtest_logreport(report=report)
+    item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+    return True
+
+
+def _run_forked(item) -> list:
+    hook = item.config.hook
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: run the test, send the reports, leave without cleanup
+        os.close(read_end)
+        status = 0
+        try:
+            reports = runtestprotocol(item, log=False)
+            data = pickle.dumps(
+                [hook.pytest_report_to_serializable(config=item.config, report=r) for r in reports]
+            )
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(data)
+        except BaseException:  # noqa: BLE001 - the parent reports the missing result
+            status = 3
+        os._exit(status)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        data = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if data and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+        return [
+            hook.pytest_report_from_serializable(config=item.config, data=d)
+            for d in pickle.loads(data)
+        ]
+    if os.WIFSIGNALED(status):
+        how = f"was killed by signal {signal.Signals(os.WTERMSIG(status)).name}"
+    else:
+        how = f"exited with status {os.WEXITSTATUS(status)}"
+    call = pytest.CallInfo.from_call(lambda: pytest.fail(f"the forked test process {how}"), "call")
+    return [pytest.TestReport.from_item_and_call(item, call)]

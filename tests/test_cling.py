@@ -1,9 +1,5 @@
-"""tmva_lstm._cling.declare keeps Python's GIL while cling compiles.
-
-PyROOT 6.40 releases the GIL around TInterpreter::Declare. With another Python thread running
-(tqdm's monitor thread, which training starts) the in-process binding tests corrupted memory
-in about one run in three, under PYTHONMALLOC=debug nearly always; with the GIL kept, none did.
-"""
+"""tmva_lstm._cling.declare keeps Python's GIL while cling compiles (PyROOT 6.40 releases it
+around TInterpreter::Declare): no other Python thread runs during the compilation."""
 
 from __future__ import annotations
 

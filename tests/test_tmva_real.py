@@ -22,6 +22,9 @@ from standin.declare import declare_standin  # noqa: E402
 from tmva_lstm._cling import declare  # noqa: E402
 from tmva_lstm.tmva import default_base, is_tmva_available, register  # noqa: E402
 
+# Each test in a forked child of the test process, as tests/test_tmva_binding.py explains.
+pytestmark = pytest.mark.forked
+
 NO_TMVA = (
     "this ROOT has no TMVA (the PyPI 'ROOT' wheel ships none); "
     "run with a ROOT that has TMVA, e.g. `conda install -c conda-forge root`"

@@ -1,11 +1,11 @@
-"""Declaring C++ to ROOT's interpreter (cling) from Python, safely.
+"""Declaring C++ to ROOT's interpreter (cling) from Python with the GIL held.
 
 PyROOT (6.40) releases Python's GIL around ``TInterpreter::Declare`` so that background
-threads can run while cling compiles. While it compiles, cling and ROOT's callbacks can touch
-Python objects; when another Python thread runs at that moment (tqdm's monitor thread, which
-training starts, or Jupyter's output threads), the process's memory is corrupted at random:
-the binding's tests crashed in one run out of a few that way, in their first CI run too.
-:func:`declare` keeps the GIL for the whole call.
+threads (Jupyter's output streaming) can run while cling compiles. tmva_lstm declares C++ from
+inside TMVA's calls into the method (the model's response class, compiled on the first
+``GetMvaValue``), where the calling C++ code does not expect other Python threads (tqdm's
+monitor thread, which training starts) to run in between. :func:`declare` keeps the GIL for
+the whole call.
 """
 
 from __future__ import annotations
