@@ -685,7 +685,7 @@ def test_reader_scores_one_event_in_cpp_and_makeclass_writes_the_network(
 # Run in a fresh process each (tests/standin/factory_run.py): the Factory flow on 4000 events of
 # 300 variables, apart from the in-process objects of the tests above.
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 FACTORY_RUN = REPO / "tests" / "standin" / "factory_run.py"
 TUTORIAL_OPTIONS = (
     "!H:!V:InputLayout=10|30:Layout=LSTM|10|30|10|0|1,RESHAPE|FLAT,DENSE|64|TANH,LINEAR:"
