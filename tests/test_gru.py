@@ -434,6 +434,17 @@ def test_dtype_follows_the_inputs_and_shapes(kernel, dtype, rng, reset_after):
     assert gru_forward(x, params, return_sequences=False)[0].shape == (2, 4)
 
 
+@PLACEMENT
+def test_an_empty_batch_gives_empty_outputs_and_zero_gradients(kernel, rng, reset_after):
+    params = random_params(rng, 3, 4, b_hn=reset_after)
+    x = np.zeros((0, 5, 3))
+    h, cache = gru_forward(x, params, reset_after=reset_after)
+    dx, grads = gru_backward(np.ones_like(h), cache)
+    assert h.shape == (0, 5, 4) and dx.shape == (0, 5, 3)
+    assert all(not np.any(g) for g in grads.values())
+    assert gru_forward(x, params, reset_after=reset_after, keep_cache=False)[0].shape == (0, 5, 4)
+
+
 @pytest.mark.parametrize(
     "change, match",
     [

@@ -362,7 +362,7 @@ def gru_backward(dh: np.ndarray, cache: GRUCache) -> tuple[np.ndarray, Params]:
     else:
         _backward_recurrence(dh_out, cache.return_sequences, acts, hs, U_t, after, m, dz, dh_next)
 
-    dz2 = dz.reshape(T * N, -1)
+    dz2 = dz.reshape(T * N, dz.shape[2])
     blocks = _blocks(N, T, H, 3 * H)
     # (F+1, TN) @ (TN, 3H): (n, r, z)
     dWx = _matmul(fused, xs.reshape(T * N, F + 1), dz2[:, : 3 * H], blocks, ta=True)
