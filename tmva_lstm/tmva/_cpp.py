@@ -23,8 +23,12 @@ What is in C++, and why:
   So ``CreateMethod`` is a C++ function whose address is registered from C++ (``RegisterMethod``).
   It forwards to a ``CreatorHook``, a C++ interface that Python implements; the hook object is
   kept in a function-local static.
-* ``CopyTrainingEvents`` / ``CopyEvents`` / ``CopyCurrentEvent`` fill NumPy buffers (passed as
-  ``Float_t*`` etc.) in one C++ loop over TMVA's events; no Python code runs per event.
+* ``CopyTrainingEvents`` / ``CopyTrainingTargets`` / ``CopyEvents`` / ``CopyCurrentEvent`` fill
+  NumPy buffers (passed as ``Float_t*`` etc.) in one C++ loop over TMVA's events; no Python code
+  runs per event.
+* ``GetMulticlassValues`` / ``GetRegressionValues`` return references to the shim's vectors,
+  filled by Python (``EventOutputs``); regression targets go back through TMVA's
+  ``TransformationHandler::InverseTransform`` here, as MethodDL does.
 
 Lifetime: the Python object created by the hook gets ``__python_owns__ = False``. cppyy then
 holds a strong reference from the C++ object to its Python half for as long as the C++ object
