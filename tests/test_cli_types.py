@@ -41,6 +41,18 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
+def _root_bins(x: np.ndarray, lo: float, hi: float, n: int) -> np.ndarray:
+    """TAxis::FindBin: 0 underflow, 1..n, n + 1 overflow (x == hi overflows)."""
+    b = 1 + np.floor(n * (x.astype(np.float64) - lo) / (hi - lo)).astype(np.int64)
+    return np.where(x < lo, 0, np.where(x >= hi, n + 1, b))
+
+
+def _norm_prob_hist(p: np.ndarray, w: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """A ``_prob_for_`` TH1F's contents: weighted, scaled to unit area (Tools::NormHist)."""
+    counts, _ = np.histogram(p, bins=edges, weights=w)
+    return counts / (counts.sum() * np.diff(edges))
+
+
 @pytest.fixture(scope="module")
 def class_files(tmp_path_factory):
     d = tmp_path_factory.mktemp("classes")
@@ -84,7 +96,8 @@ def test_multiclass_job_through_the_command(class_files, multiclass_job):
         method = f["dataset/Method_PyLSTM/PyLSTM"]
         h = method["MVA_PyLSTM_Test_white_prob_for_smooth"]
         assert (h.values() * np.diff(h.axis().edges())).sum() == pytest.approx(1.0)
-        assert len([k for k in method.keys() if "_prob_for_" in k]) == 2 * 3 * 3
+        # Test, and Train twice (cycle 1 from the test events, cycle 2 from the training ones)
+        assert len([k for k in method.keys() if "_prob_for_" in k]) == 3 * 3 * 3
     probs = np.stack([test[f"PyLSTM.{n}"] for n in CLASS_NAMES], axis=1)
     assert set(test["className"]) == set(CLASS_NAMES) and len(probs) == 3000
     X_test = np.stack([test[f"x{t}"] for t in range(T)], axis=1)
@@ -145,6 +158,8 @@ def test_regression_job_through_the_command(tmp_path):
         target = f.Get("dataset/InputVariables_Id/truth__Regression_Id")
         assert target.ClassName() == "TH1F" and target.GetEntries() == 1000
         assert f.Get("dataset/InputVariables_Id/x9[1]__Regression_Id").GetNbinsX() == 40
+        # 20 variables and 2 targets: over TMVA's limit of 20, which counts the targets
+        assert not f.Get("dataset/InputVariables_Id/CorrelationPlots")
         tree = f.Get("dataset/TestTree")
         n = tree.Draw("PyLSTM.truth - truth", "", "goff")
         dev = np.array([tree.GetV1()[i] for i in range(n)])
@@ -161,6 +176,57 @@ def test_regression_job_through_the_command(tmp_path):
         assert set(f["t_PyLSTM"].keys()) == {"PyLSTM_truth", "PyLSTM_x8___0__x9___0_"}
         got = f["t_PyLSTM"]["PyLSTM_truth"].array(library="np")
     np.testing.assert_allclose(got, model.predict(X)[:, 0], rtol=1e-5, atol=1e-4)
+
+
+def test_regression_correlation_plots_pair_variables_and_targets(tmp_path):
+    """3 steps x 2 features and 2 targets (8 columns, within TMVA's 20): the scatter and
+    profile plots of every variable pair and of the target pair, class ``Regression``; none
+    of a target against a variable (TMVA books them but its write loop never reaches them)."""
+    X, targets = regression_sample(400, 7)
+    branches = {f"x{t}": np.ascontiguousarray(X[:, t, :]) for t in range(3)}
+    _write(
+        tmp_path / "calib.root", {"t": branches | {"truth": targets[:, 0], "aux": targets[:, 1]}}
+    )
+    run = _cli("train", "--input", f"{tmp_path / 'calib.root'}:t", "--target", "truth",
+               "--target", "aux", "--layout", "per-step:x{t}", "--options",
+               "Layout=LSTM|4,LINEAR:MaxEpochs=1:BatchSize=50:RandomSeed=1:Silent",
+               "--output-dir", str(tmp_path / "out"), cwd=tmp_path)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    path = tmp_path / "out/TMVARegression.root"
+    with uproot.open(path) as f:
+        train = f["dataset/TrainTree"].arrays(library="np")
+        plots = f["dataset/InputVariables_Id/CorrelationPlots"]
+        names = plots.keys(cycle=False)
+        scat = plots["scat_aux_vs_truth_Regression_Id"]
+        got = scat.values(flow=True)
+    variables = [f"x{t}[{k}]" for t in range(3) for k in range(2)]
+    pairs = [(a, b) for i, a in enumerate(variables) for b in variables[i + 1 :]]
+    pairs.append(("truth", "aux"))  # the targets after the variables, as TMVA orders them
+    assert names == [f"{kind}_{b}_vs_{a}_Regression_Id" for a, b in pairs
+                     for kind in ("scat", "prof")]  # fmt: skip
+    t, a = train["truth"], train["aux"]
+    bx = _root_bins(t, float(t.min()), float(t.max()), 300)
+    by = _root_bins(a, float(a.min()), float(a.max()), 300)
+    expected = np.zeros((302, 302))
+    np.add.at(expected, (bx, by), train["weight"].astype(np.float64))
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    assert got[-1].sum() > 0  # the largest truth lands in the overflow, as in ROOT
+
+    import ROOT
+
+    f = ROOT.TFile.Open(str(path))
+    try:
+        prof = f.Get("dataset/InputVariables_Id/CorrelationPlots/prof_x2[1]_vs_x0[0]_Regression_Id")
+        assert prof.ClassName() == "TProfile" and prof.GetNbinsX() == 40
+        assert prof.GetTitle() == "profile [1] versus [0] (Regression)_Id"
+        x, y = train["x0"][:, 0], train["x2"][:, 1]
+        b = _root_bins(x, float(x.min()), float(x.max()), 40)
+        w = train["weight"].astype(np.float64)
+        for k in (18, 22):  # central bins: the weighted mean of x2[1] in x0[0]'s bin k
+            mean = (w[b == k] * y[b == k]).sum() / w[b == k].sum()
+            assert prof.GetBinContent(k) == pytest.approx(mean, rel=1e-5)
+    finally:
+        f.Close()
 
 
 def test_evaluate_a_multiclass_model_on_named_classes(class_files, multiclass_job):
@@ -252,6 +318,41 @@ def test_multiclass_output_file_as_the_factory_writes_it(multiclass_job):
         assert corr.values().shape == (2 * T, 2 * T) and corr.values()[0, 0] == 100
     assert {f"CorrelationMatrix{n}" for n in CLASS_NAMES} <= {k for k, v in top.items()
                                                               if v == "TH2F"}  # fmt: skip
+    # PlotVariables' scatter and profile plots: 20 variables, TMVA's limit; pair, then class
+    x, yv = train["x2"][:, 0], train["x3"][:, 1]
+    white = train["classID"] == CLASS_NAMES.index("white")
+    xr = (float(x.min()), float(x.max()))
+    yr = (float(yv.min()), float(yv.max()))
+    bx, by = _root_bins(x[white], *xr, 300), _root_bins(yv[white], *yr, 300)
+    ww = train["weight"][white].astype(np.float64)
+    expected = np.zeros((302, 302))
+    np.add.at(expected, (bx, by), ww)
+    prof_bins = _root_bins(x[white], *xr, 40)
+    pbin = 17  # a profile bin: the weighted mean of x3[1] over the events in x2[0]'s bin
+    in_bin = prof_bins == pbin
+    mean_bin = (ww[in_bin] * yv[white][in_bin]).sum() / ww[in_bin].sum()
+    with uproot.open(path) as f:
+        plots = f["dataset/InputVariables_Id/CorrelationPlots"]
+        names = plots.keys(cycle=False)
+        scat = plots["scat_x3[1]_vs_x2[0]_white_Id"]
+        np.testing.assert_allclose(scat.values(flow=True), expected, rtol=1e-6)
+        assert scat.axis(0).edges()[[0, -1]].tolist() == pytest.approx(xr)
+        prof = plots["prof_x3[1]_vs_x2[0]_white_Id"]
+        assert prof.values()[pbin - 1] == pytest.approx(mean_bin, rel=1e-5)
+        method = f["dataset/Method_PyLSTM/PyLSTM"]
+        # the _Train objects twice: cycle 1 from the test events, cycle 2 from the training
+        train_probs = np.stack([train[f"PyLSTM.{n}"] for n in CLASS_NAMES], axis=1)
+        for cycle, (p, t) in {1: (probs, test), 2: (train_probs, train)}.items():
+            h = method[f"MVA_PyLSTM_Train_smooth_prob_for_white;{cycle}"]
+            rows = t["classID"] == CLASS_NAMES.index("white")
+            want = _norm_prob_hist(p[rows, k], t["weight"][rows], h.axis().edges())
+            np.testing.assert_allclose(h.values(), want, rtol=1e-5, atol=1e-9)
+        g1 = method["MVA_PyLSTM_Train_rejBvsS_smooth;1"]  # the test events' curve
+        np.testing.assert_allclose(g1.values()[1], spec)
+        assert not np.array_equal(method["MVA_PyLSTM_Train_rejBvsS_smooth;2"].values()[1], spec)
+    assert len(names) == 20 * 19 // 2 * 3 * 2
+    assert names[:4] == [f"{kind}_x0[1]_vs_x0[0]_{c}_Id" for c in CLASS_NAMES[:2]
+                         for kind in ("scat", "prof")]  # fmt: skip
 
     import ROOT
 
@@ -267,6 +368,17 @@ def test_multiclass_output_file_as_the_factory_writes_it(multiclass_job):
         assert g.GetN() == len(sens) and g.GetY()[g.GetN() // 2] == pytest.approx(
             spec[len(spec) // 2]
         )
+        p1, p2, latest = (d.Get(f"MVA_PyLSTM_Train_rejBvsS_smooth{c}") for c in (";1", ";2", ""))
+        mid = p1.GetN() // 2  # the test events' curve in cycle 1; Get without a cycle gives 2
+        assert p1.GetY()[mid] == pytest.approx(spec[len(spec) // 2])
+        assert latest.GetY()[mid] == p2.GetY()[mid] != p1.GetY()[mid]
+        prof = f.Get("dataset/InputVariables_Id/CorrelationPlots/prof_x3[1]_vs_x2[0]_white_Id")
+        assert prof.ClassName() == "TProfile" and prof.GetNbinsX() == 40
+        assert prof.GetBinContent(pbin) == pytest.approx(mean_bin, rel=1e-5)
+        assert prof.GetTitle() == "profile [1] versus [0] (white)_Id"
+        scat = f.Get("dataset/InputVariables_Id/CorrelationPlots/scat_x3[1]_vs_x2[0]_white_Id")
+        assert scat.ClassName() == "TH2F" and scat.GetNbinsY() == 300
+        assert scat.Integral() == pytest.approx(expected[1:-1, 1:-1].sum(), rel=1e-6)
         tree = f.Get("dataset/TestTree")
         n = tree.Draw("PyLSTM.smooth", "classID == 1", "goff")
         got = np.array([tree.GetV1()[i] for i in range(n)])

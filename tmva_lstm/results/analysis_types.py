@@ -11,7 +11,13 @@ What a Factory with ``AnalysisType=Multiclass`` or ``Regression`` leaves in its 
         one leaf per branch, so we write one /F branch per leaf, named "<title>.<leaf>": the
         same names TTree::Draw("PyLSTM.Signal") and RDataFrame's columns give for TMVA's leaf
         list. A single regression target is a plain <title>/F branch (TTree::Draw("<title>")
-        reads either).
+        reads either). uproot (5.7.7) has no way to write a leaf list: in
+        ``uproot/writing/_cascadetree.py``, ``Tree._build_out`` serialises every branch with
+        a leaf TObjArray whose header is the constant "fSize: 1" (line 1066) and one TLeaf of
+        the branch's single dtype (line 1081); a record (structured array, dict or Awkward
+        record) is not written as a branch at all (lines 988, 1001) but split into one branch
+        per field, named by ``mktree``'s ``field_name`` (``uproot/writing/writable.py`` line
+        1793, default "<branch>_<field>").
     <dataset>/Method_PyLSTM/<title>/
         TrainingHistory_<title>_trainingError, _valError        TH1D, bin i = epoch i
       Multiclass, with P = MVA_<title>_Test and MVA_<title>_Train:
@@ -29,10 +35,12 @@ What a Factory with ``AnalysisType=Multiclass`` or ``Regression`` leaves in its 
                                 TH1F 500 bins: (regression - target)^2, weighted; the second
                                 cut at the 0.9 quantile of the first
 
-TMVA's ``TestMulticlass`` also fills a set of ``_Train`` histograms and graphs from the *test*
-events into the same directory, written before the training ones (ROOT keeps both cycles,
-``;1`` from test events, ``;2`` from training events; ``Get`` returns ``;2``). We write the
-``;2`` content only: the ``_Train`` objects come from the training events.
+Every ``MVA_<title>_Train_*`` object is there twice, as in TMVA's file: ``MethodBase::
+TestMulticlass`` books a ``_Train`` set in the *test* Results (from the test events: the
+``_Test`` set it books again is skipped, ``DoesExist``), and the Factory writes the test
+Results before the training ones (``WriteEvaluationHistosToFile(kTesting)``, then
+``kTraining``). So ``;1`` holds the test-event content and ``;2`` the training-event content;
+``Get("name")`` and uproot's ``f["name"]`` return ``;2``.
 
 From the training events, as ``Factory::WriteDataInformation`` (see
 :func:`dataset_objects`)::
@@ -41,10 +49,18 @@ From the training events, as ``Factory::WriteDataInformation`` (see
     <dataset>/CorrelationMatrix                       TH2F (Regression)
     <dataset>/InputVariables_Id/<var>__<class>_Id      TH1F per variable and class
     <dataset>/InputVariables_Id/<target>__Regression_Id   (``_target_Id`` for one target)
+    <dataset>/InputVariables_Id/CorrelationPlots/     only for at most 20 variables and
+        targets together (``fMaxNumOfAllowedVariablesForScatterPlots``):
+        scat_<j>_vs_<i>_<class>_Id  TH2F 300 x 300, prof_<j>_vs_<i>_<class>_Id  TProfile 40
+        bins, per pair i < j and class (Multiclass: each class name; Regression: "Regression"),
+        pairs of two variables and, Regression, of two targets (``<target>`` as in the
+        target's histogram name). TMVA books target-versus-variable plots too but never
+        writes them (see :func:`tmva_lstm.results.variables.pair_plots`).
 
-Not written for these two types: ``InputVariables_Id/CorrelationPlots/`` (TMVA writes the
-scatter and profile plots only for at most 20 variables and targets together, and for
-Regression also pairs a variable with a target).
+Not written (nor for Classification, :mod:`tmva_lstm.results.rootfile`): the variable plots
+``MethodBase::WriteEvaluationHistosToFile(kTesting)`` adds to the method directory from the
+test events when there are fewer than 200 variables (``fMaxNumOfAllowedVariables``;
+``PlotVariables(..., BaseDir())``: ``<var>__<class>`` and a ``CorrelationPlots`` directory).
 """
 
 from __future__ import annotations
@@ -219,30 +235,34 @@ def _variable_columns(data: TypedTreeData, internal: bool = False):
     return values, (titles if internal else [t for _, t in titles])
 
 
-def dataset_objects(train: TypedTreeData) -> tuple[list[Hist2D], list[Hist1D]]:
+def dataset_objects(train: TypedTreeData) -> tuple[list[Hist2D], list[Hist1D], list | None]:
     """``Factory::WriteDataInformation`` for Multiclass and Regression, from the training
     events: the correlation matrices (``CorrelationMatrix<class>`` per class; Regression:
-    one ``CorrelationMatrix``) and ``InputVariables_Id/<var>__<class>_Id`` per variable and
+    one ``CorrelationMatrix``), ``InputVariables_Id/<var>__<class>_Id`` per variable and
     class (Regression: class ``Regression``, and the targets too, ``<target>__Regression_Id``,
-    with TMVA's ``_target`` suffix for a single target)."""
-    from .variables import class_correlation_matrices, class_variable_histograms
+    with TMVA's ``_target`` suffix for a single target), and the ``CorrelationPlots`` scatter
+    and profile plots (:func:`tmva_lstm.results.variables.pair_plots`; None over TMVA's limit
+    of 20 variables and targets together)."""
+    from .variables import class_correlation_matrices, class_variable_histograms, pair_plots
 
     values, names = _variable_columns(train, internal=True)
     if values is None:
-        return [], []
+        return [], [], None
     w = _f32(train.weights)
     cls = np.asarray(train.y)
     labels = [t for _, t in names]
     if train.targets is None:
         pairs = [(c, c) for c in train.class_names]
         corr = class_correlation_matrices(values, w, cls, pairs, labels)
-        return corr, class_variable_histograms(values, w, cls, train.class_names, names)
+        hists = class_variable_histograms(values, w, cls, train.class_names, names)
+        return corr, hists, pair_plots(values, w, cls, train.class_names, names)
     corr = class_correlation_matrices(values, w, cls, [("", None)], labels)
     tgt = np.asarray(train.targets, np.float32).reshape(len(cls), -1)
     names = names + [(_branch_name(t), t) for t in train.target_names]
-    hists = class_variable_histograms(np.concatenate([values, tgt], axis=1), w, cls,
-                                      ["Regression"], names, n_targets=tgt.shape[1])  # fmt: skip
-    return corr, hists
+    columns = np.concatenate([values, tgt], axis=1)
+    n_tgt = tgt.shape[1]
+    hists = class_variable_histograms(columns, w, cls, ["Regression"], names, n_targets=n_tgt)
+    return corr, hists, pair_plots(columns, w, cls, ["Regression"], names, n_targets=n_tgt)
 
 
 def regression_histograms(
@@ -341,6 +361,31 @@ def _tgraph(g: Graph):
     return obj
 
 
+def _update_with_cycles(directory, items: list[tuple[str, object]]) -> None:
+    """Write ``items`` in order; a name given twice gets cycles 1 and 2, listed as ROOT lists
+    them (``TDirectoryFile::AppendKey`` puts a new cycle right before the older one).
+
+    The order matters: ROOT's ``Get("name")`` returns the FIRST key of that name in the list,
+    and uproot appends keys, which would make ``Get`` return cycle 1. uproot has no public
+    way to order keys, so this reorders its directory's key list (``_cascade.DirectoryData``)
+    and rewrites it. Should those internals change, only the last object of each name is
+    written (cycle 1, the content ``Get`` would give in TMVA's file) rather than a file whose
+    ``Get`` returns the wrong cycle.
+    """
+    data = getattr(getattr(directory, "_cascading", None), "_data", None)
+    keys = getattr(data, "_keys", None)
+    if not isinstance(keys, list) or not callable(getattr(data, "write", None)):
+        directory.update(dict(items))  # a dict keeps each name's last object
+        return
+    directory.update(items)
+    first: dict[str, int] = {}
+    for i, key in enumerate(keys):
+        first.setdefault(key.name.string, i)
+    keys.sort(key=lambda k: (first[k.name.string], -k.cycle))
+    data._file_dirty = True
+    data.write(directory.file.sink)
+
+
 def write_typed_file(
     path: str | os.PathLike[str],
     *,
@@ -360,7 +405,9 @@ def write_typed_file(
     method_dir = f"{dataset}/Method_{method_type}/{title}"
     objects: list = history_histograms(history, title) if history else []
     if test.targets is None:
-        for sample, data in (("Test", test), ("Train", train)):
+        # MethodBase::TestMulticlass books the _Train objects a first time from the TEST events
+        # (in the test Results, written first: cycle 1); the training Results' own ones follow
+        for sample, data in (("Test", test), ("Train", test), ("Train", train)):
             objects += multiclass_histograms(title, sample, data)
             objects += multiclass_roc_graphs(title, sample, data)
     else:
@@ -374,16 +421,18 @@ def write_typed_file(
         tgt_ranges = ranges([d.targets for d in both])
         objects += regression_histograms(title, "test", test, var_ranges, tgt_ranges)
         objects += regression_histograms(title, "train", train, var_ranges, tgt_ranges)
-    items = {o.name: (_tgraph(o) if isinstance(o, Graph) else to_uproot(o)) for o in objects}
-    correlations, variables = dataset_objects(train)
+    # a list, not a dict: the _Train names come twice, and uproot gives the second cycle 2
+    items = [(o.name, _tgraph(o) if isinstance(o, Graph) else to_uproot(o)) for o in objects]
+    correlations, variables, pairs = dataset_objects(train)
     with atomic_path(path) as tmp, uproot.recreate(tmp) as f:
         # one update per directory: uproot rewrites a directory's keys on every update
         if correlations:
+            inputs = f"{dataset}/InputVariables_Id"
             f.mkdir(dataset).update({h.name: to_uproot(h) for h in correlations})
-            f.mkdir(f"{dataset}/InputVariables_Id").update(
-                {h.name: to_uproot(h) for h in variables}
-            )
-        f.mkdir(method_dir).update(items)
+            f.mkdir(inputs).update({h.name: to_uproot(h) for h in variables})
+            if pairs:
+                f.mkdir(f"{inputs}/CorrelationPlots").update({h.name: to_uproot(h) for h in pairs})
+        _update_with_cycles(f.mkdir(method_dir), items)
         _tree(f, f"{dataset}/TestTree", test, title)
         _tree(f, f"{dataset}/TrainTree", train, title)
     return path

@@ -21,6 +21,8 @@ events of the dataset, per class (``Signal``, ``Background``):
   scatter plots" otherwise): for every pair ``i < j`` and class, a TH2F
   ``scat_<j>_vs_<i>_<class>_Id`` (300 x 300 bins, ``fNbins2D``, over the two variables' min
   and max) and a TProfile ``prof_<j>_vs_<i>_<class>_Id`` (40 bins over variable ``i``'s range).
+  Multiclass and Regression jobs get the same through :func:`pair_plots` (per class name;
+  ``Regression``, with the targets counted in the limit and target pairs plotted too).
 
 Histograms are filled the way ``TH1::Fill(x, w)`` fills them: in-range fills enter the
 statistics, ``Sumw2`` is switched on by the first weight that is not 1.
@@ -39,6 +41,7 @@ __all__ = [
     "class_variable_histograms",
     "correlation_matrices",
     "input_variable_histograms",
+    "pair_plots",
     "scatter_plots",
 ]
 
@@ -218,38 +221,64 @@ def _profile(
     )  # fmt: skip
 
 
-def scatter_plots(train: TreeData) -> list[Hist2D | Profile1D]:
-    """``CorrelationPlots/scat_*`` (TH2F) and ``prof_*`` (TProfile), TMVA's write order.
+def pair_plots(
+    values: np.ndarray, w: np.ndarray, cls: np.ndarray, class_names, names_titles,
+    n_targets: int = 0,
+) -> list[Hist2D | Profile1D] | None:  # fmt: skip
+    """``TransformationHandler::PlotVariables``' scatter and profile plots, TMVA's write order.
 
-    Empty when there are more than :data:`MAX_VARIABLES_FOR_SCATTER` variables (TMVA's rule).
+    ``values (N, V + M)``: the variables, then the ``M = n_targets`` regression targets;
+    ``names_titles``: (internal name, title) per column; ``cls (N,)`` indices into
+    ``class_names``. None (no ``CorrelationPlots`` directory) when ``V + M`` passes
+    :data:`MAX_VARIABLES_FOR_SCATTER`. Written, for every column pair ``i < j`` and class:
+    ``scat_<j>_vs_<i>_<class>_Id`` and ``prof_<j>_vs_<i>_<class>_Id``, pairs of two variables
+    or two targets only: TMVA also books target-versus-variable plots (for its ranking), but
+    stores them at ``[V + t][v]``, below the diagonal its write loop ``j > i`` visits, so they
+    never reach the file. Ranges: each column's min and max over all events (``CalcStats``).
     """
-    infos: list[VariableInfo] = train.variable_infos()
-    n = len(infos)
-    if n < 2 or n > MAX_VARIABLES_FOR_SCATTER:
-        return []
-    values = train.variable_matrix().astype(np.float64)
-    w = train.event_weights.astype(np.float64)
-    cls = train.class_id
+    n = values.shape[1]
+    if n > MAX_VARIABLES_FOR_SCATTER:
+        return None
+    n_var = n - n_targets
+    values = values.astype(np.float64)
+    w = np.asarray(w, np.float64)
     vmin, vmax = values.min(axis=0), values.max(axis=0)
     out: list[Hist2D | Profile1D] = []
     for i in range(n):
         for j in range(i + 1, n):
-            vi, vj = infos[i], infos[j]
+            if i < n_var <= j:
+                continue  # a target against a variable: booked, never written
+            (ni, ti), (nj, tj) = names_titles[i], names_titles[j]
             xr, yr = (float(vmin[i]), float(vmax[i])), (float(vmin[j]), float(vmax[j]))
-            titles = {"x_title": vi.title, "y_title": vj.title}
-            for c, cname in enumerate(train.class_names):
+            titles = {"x_title": ti, "y_title": tj}
+            for c, cname in enumerate(class_names):
                 sel = cls == c
-                suffix = f"{vj.internal}_vs_{vi.internal}_{cname}_{TRANSFORM}"
+                suffix = f"{nj}_vs_{ni}_{cname}_{TRANSFORM}"
                 x, y, ww = values[sel, i], values[sel, j], w[sel]
                 out.append(_scatter(
-                    f"scat_{suffix}", f"{vj.title} versus {vi.title} ({cname})_{TRANSFORM}",
+                    f"scat_{suffix}", f"{tj} versus {ti} ({cname})_{TRANSFORM}",
                     x, y, ww, xr, yr, titles,
                 ))  # fmt: skip
                 out.append(_profile(
-                    f"prof_{suffix}", f"profile {vj.title} versus {vi.title} ({cname})_{TRANSFORM}",
+                    f"prof_{suffix}", f"profile {tj} versus {ti} ({cname})_{TRANSFORM}",
                     x, y, ww, xr, titles,
                 ))  # fmt: skip
     return out
+
+
+def scatter_plots(train: TreeData) -> list[Hist2D | Profile1D]:
+    """``CorrelationPlots/scat_*`` (TH2F) and ``prof_*`` (TProfile) of a two-class job.
+
+    Empty when there are more than :data:`MAX_VARIABLES_FOR_SCATTER` variables (TMVA's rule).
+    """
+    infos: list[VariableInfo] = train.variable_infos()
+    if len(infos) < 2:
+        return []
+    plots = pair_plots(
+        train.variable_matrix(), train.event_weights, train.class_id, train.class_names,
+        [(i.internal, i.title) for i in infos],
+    )  # fmt: skip
+    return plots or []
 
 
 def describe_scatter_rule(n_variables: int) -> str:
