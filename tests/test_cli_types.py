@@ -34,6 +34,17 @@ def _branches(X: np.ndarray) -> dict[str, np.ndarray]:
     return {f"x{t}": np.ascontiguousarray(X[:, t, :]) for t in range(T)}
 
 
+def _assert_figures(out: Path, *names: str, panels: int = 1) -> None:
+    """Each ``<name>.png`` is a decodable image at least ``panels`` x 400 pixels wide (one
+    panel per class or target), each ``<name>.pdf`` a PDF."""
+    from matplotlib.image import imread
+
+    for name in names:
+        height, width = imread(out / f"{name}.png").shape[:2]
+        assert width >= 400 * min(panels, 3) and height >= 300, (name, width, height)
+        assert (out / f"{name}.pdf").read_bytes()[:5] == b"%PDF-", name
+
+
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "tmva_lstm", *args], cwd=cwd, capture_output=True, text=True,
@@ -91,6 +102,8 @@ def test_multiclass_job_through_the_command(class_files, multiclass_job):
     accuracy = (model.predict(Xt).argmax(axis=1) == yt).mean()
     assert accuracy >= 0.62, accuracy
     assert (tmp_path / "out/summary.txt").read_text().count("0.") >= 12
+    _assert_figures(tmp_path / "out", "class_outputs", "roc_1vsrest", "roc_1vs1", panels=3)
+    _assert_figures(tmp_path / "out", "input_variables", "training_history")
     with uproot.open(tmp_path / "out/TMVAMulticlass.root") as f:
         test = f["dataset/TestTree"].arrays(library="np")
         method = f["dataset/Method_PyLSTM/PyLSTM"]
@@ -142,6 +155,9 @@ def test_regression_job_through_the_command(tmp_path):
         test
     )
     assert test["PyLSTM.truth"].shape == (1000,)
+    _assert_figures(tmp_path / "out", "deviation_target_test", "deviation_target_training",
+                    "average_deviations", panels=2)  # fmt: skip
+    _assert_figures(tmp_path / "out", "input_variables", "training_history")
     import ROOT
 
     f = ROOT.TFile.Open(str(tmp_path / "out/TMVARegression.root"))
@@ -235,8 +251,11 @@ def test_evaluate_a_multiclass_model_on_named_classes(class_files, multiclass_jo
     tmp_path, _ = multiclass_job
     model_file = tmp_path / "out/dataset/weights/TMVAMulticlass_PyLSTM.weights.xml"
     sources = [f"--class={n}={class_files / n}.root:t" for n in CLASS_NAMES]
-    run = _cli("evaluate", str(model_file), *sources, cwd=tmp_path)
+    run = _cli("evaluate", str(model_file), *sources, "--output-dir", "eval", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
+    _assert_figures(tmp_path / "eval", "class_outputs", "roc_1vsrest", "roc_1vs1", panels=3)
+    assert not (tmp_path / "eval/training_history.png").exists()  # no training here
+    assert (tmp_path / "eval/summary.txt").read_text() == run.stdout
     X, y = three_class_sample(2000, 0)
     order = np.argsort(y, kind="stable")  # the files hold the classes in turn
     p = tl.load_model(model_file).predict(X[order])

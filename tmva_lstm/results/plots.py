@@ -29,7 +29,13 @@ from ..atomic import atomic_path
 from ..errors import DataError, DependencyError
 from ..evaluation.histograms import Hist1D
 
-__all__ = ["plot_history", "plot_input_variables", "plot_overtraining", "plot_roc"]
+__all__ = [
+    "histograms_by_variable",
+    "plot_history",
+    "plot_input_variables",
+    "plot_overtraining",
+    "plot_roc",
+]
 
 #: TMVAGlob::SetSignalAndBackgroundStyle: signal blue (#7d99d1 fill, #0000ee line),
 #: background red (hatched, #ff0000 line).
@@ -275,56 +281,89 @@ def _density(h: Hist1D) -> np.ndarray:
     return h.values / total if total > 0 else h.values
 
 
+def histograms_by_variable(
+    histograms: Sequence[Hist1D], class_names: Sequence[str]
+) -> list[tuple[str, list[Hist1D]]]:
+    """``[(variable, [its histogram of each class, in class order]), ...]`` in the order the
+    variables first appear, for the variables that have all classes. A histogram's variable
+    and class come from its name, ``<var>__<class>_Id`` (targets: ``<var>__<class>_target_Id``),
+    split at the last ``__``."""
+    names = list(class_names)
+    found: dict[tuple[str, str], Hist1D] = {}
+    order: list[str] = []
+    for h in histograms:
+        variable, sep, rest = h.name.rpartition("__")
+        cname = rest.removesuffix("_Id").removesuffix("_target")
+        if sep and cname in names:
+            found[(variable, cname)] = h
+            if variable not in order:
+                order.append(variable)
+    return [(v, [found[(v, c)] for c in names]) for v in order
+            if all((v, c) in found for c in names)]  # fmt: skip
+
+
 def plot_input_variables(
     path_stem: str | os.PathLike[str],
     histograms: Sequence[Hist1D],
     *,
+    class_names: Sequence[str] = ("Signal", "Background"),
     max_plots: int = 12,
     ncols: int = 4,
+    title: str = "Input variables (training sample)",
     formats: Sequence[str] = FORMATS,
 ) -> list[Path]:
     """The input variables per class on a grid, normalised as ``variables.cxx`` draws them.
 
-    ``histograms`` are the ``<var>__Signal_Id``/``__Background_Id`` pairs of
-    :func:`tmva_lstm.results.variables.input_variable_histograms`. With more than
-    ``max_plots`` variables the first ``max_plots`` are drawn and a note says so (all of them
-    are in the output file's ``InputVariables_Id`` directory).
+    ``histograms`` are the ``InputVariables_Id`` histograms ``<var>__<class>...`` of
+    :func:`tmva_lstm.results.variables.input_variable_histograms` (two classes) or
+    :func:`tmva_lstm.results.analysis_types.dataset_objects` (Multiclass: one per class;
+    Regression: the one class ``Regression``, targets included). The first class is filled
+    blue, the second hatched red, further classes are lines (``variablesMultiClass.cxx``).
+    With more than ``max_plots`` variables the first ``max_plots`` are drawn and a note says so
+    (all of them are in the output file's ``InputVariables_Id`` directory).
     """
-    pairs = [
-        (h, next((g for g in histograms if g.name == h.name.replace("__Signal", "__Background")), None))
-        for h in histograms
-        if "__Signal" in h.name
-    ]  # fmt: skip
-    pairs = [(s, b) for s, b in pairs if b is not None]
-    if not pairs:
-        raise DataError("plot_input_variables needs signal and background histograms")
+    names = list(class_names)
+    rows = histograms_by_variable(histograms, names)
+    if not rows:
+        raise DataError(f"plot_input_variables needs histograms of the classes {names}")
     import mplhep
 
-    n_all = len(pairs)
-    shown = pairs[:max_plots]
+    n_all = len(rows)
+    shown = rows[:max_plots]
     ncols = min(ncols, len(shown))
     nrows = math.ceil(len(shown) / ncols)
     fig, style = _figure(3.6 * ncols, 3.0 * nrows + 0.8, font=11.0, minor=False)
-    for k, (s, b) in enumerate(shown):
+    colours = ("#0000ee", "#ff0000", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
+               "#7f7f7f", "#bcbd22", "#17becf")  # fmt: skip
+    for k, (variable, group) in enumerate(shown):
         ax = fig.add_subplot(nrows, ncols, k + 1)
-        ds, db = _density(s), _density(b)
-        mplhep.histplot(ds, s.edges, ax=ax, histtype="fill", color=SIGNAL["fill"], alpha=0.55,
-                        label="Signal")  # fmt: skip
-        mplhep.histplot(ds, s.edges, ax=ax, histtype="step", color=SIGNAL["line"], lw=1)
-        mplhep.histplot(db, b.edges, ax=ax, histtype="step", color=BACKGROUND["line"], lw=1.2,
-                        hatch="////", label="Background")  # fmt: skip
-        ax.set_xlim(s.xmin, s.xmax)
-        ax.set_ylim(0, 1.25 * max(ds.max(), db.max(), 1e-300))
-        variable = s.name.split("__Signal")[0]
+        top = 1e-300
+        for c, (cname, h) in enumerate(zip(names, group, strict=True)):
+            d = _density(h)
+            top = max(top, float(d.max()))
+            if c == 0:
+                mplhep.histplot(d, h.edges, ax=ax, histtype="fill", color=SIGNAL["fill"],
+                                alpha=0.55, label=cname)  # fmt: skip
+                mplhep.histplot(d, h.edges, ax=ax, histtype="step", color=SIGNAL["line"], lw=1)
+            elif c == 1:
+                mplhep.histplot(d, h.edges, ax=ax, histtype="step", color=BACKGROUND["line"],
+                                lw=1.2, hatch="////", label=cname)  # fmt: skip
+            else:
+                mplhep.histplot(d, h.edges, ax=ax, histtype="step",
+                                color=colours[c % len(colours)], lw=1.2, label=cname)  # fmt: skip
+        ax.set_xlim(group[0].xmin, group[0].xmax)
+        ax.set_ylim(0, 1.25 * top)
         ax.set_xlabel(variable, fontsize="small")
         ax.set_ylabel("(1/N) dN/dx", fontsize="x-small")
         ax.tick_params(labelsize="x-small")
         if k == 0:
             handles, labels = ax.get_legend_handles_labels()
-    note = "Input variables (training sample)"
+    note = title
     if n_all > len(shown):
         note += f": the first {len(shown)} of {n_all} variables (all are in InputVariables_Id)"
     fig.suptitle(note, fontsize="medium", x=0.02, ha="left")
-    fig.legend(handles, labels, loc="upper right", ncols=2, fontsize="small", frameon=False)
+    if len(names) > 1:
+        fig.legend(handles, labels, loc="upper right", ncols=min(len(names), 4),
+                   fontsize="small", frameon=False)  # fmt: skip
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     return _save(fig, style, path_stem, formats)

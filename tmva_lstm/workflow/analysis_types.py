@@ -10,6 +10,11 @@ Outputs under ``output_dir`` (TMVA's names)::
     <dataset>/weights/<job>_<title>.weights.xml     the model
     <dataset>/weights/<job>_<title>.checkpoint.xml  the last epoch's training state (--resume)
     summary.txt                                     the Factory's evaluation printout
+    <figure>.png/.pdf                               TMVAGui's figures for the type
+                                                    (tmva_lstm.results.type_plots):
+        Multiclass: class_outputs, roc_1vsrest, roc_1vs1; Regression: deviation_target_test,
+        deviation_target_training, average_deviations; both: input_variables,
+        training_history
 
 The split is TMVA's ``SplitMode=Random``: ``n_train`` events of each class (regression: of the
 one sample) train, the rest test; 0 means half (TMVA's default). ``resume_training=True``
@@ -123,36 +128,53 @@ def _run(data, opts, layout, output_dir, title, job, dataset, train_rows, test_r
             test_pred, data.targets[test_rows], w[test_rows],
             train_pred, data.targets[train_rows], w[train_rows], model.target_names,
         )  # fmt: skip
-    files["output"] = _write_file(model, data, layout, output_dir / f"{job}.root", title,
-                                  dataset, train_rows, test_rows, train_pred, test_pred,
-                                  with_variables)  # fmt: skip
-    files["summary"] = atomic_write_bytes(
-        output_dir / "summary.txt", evaluation.summary(title, dataset).encode()
-    )
+    test = _sample(model, data, layout, test_rows, test_pred, with_variables)
+    train = _sample(model, data, layout, train_rows, train_pred, with_variables)
+    files["output"] = _write_file(model, output_dir / f"{job}.root", title, dataset, test, train)
+    notes = _write_plots(files, output_dir, model, title, test, train)
+    summary = evaluation.summary(title, dataset) + "".join(f"\n{n}" for n in notes)
+    files["summary"] = atomic_write_bytes(output_dir / "summary.txt", summary.encode())
     return TypedRunResult(model, evaluation, files)
 
 
-def _write_file(model, data, layout, path, title, dataset, train_rows, test_rows, train_pred,
-                test_pred, with_variables):  # fmt: skip
+def _sample(model, data, layout, rows, pred, with_variables):
+    """The events ``rows`` with the model's outputs ``pred``, as the output file takes them."""
     from ..data import variable_branches
-    from ..results.analysis_types import TypedTreeData, write_typed_file
+    from ..results.analysis_types import TypedTreeData
 
-    names = model.class_names or ["Regression"]
+    return TypedTreeData(
+        outputs=pred, y=data.y[rows], weights=data.weights[rows],
+        class_names=model.class_names or ["Regression"],
+        targets=None if data.targets is None else data.targets[rows],
+        target_names=model.target_names,
+        variables=variable_branches(data.subset(rows), layout) if with_variables else {},
+    )  # fmt: skip
 
-    def sample(rows, pred):
-        return TypedTreeData(
-            outputs=pred, y=data.y[rows], weights=data.weights[rows], class_names=names,
-            targets=None if data.targets is None else data.targets[rows],
-            target_names=model.target_names,
-            variables=variable_branches(data.subset(rows), layout) if with_variables else {},
-        )  # fmt: skip
+
+def _write_file(model, path, title, dataset, test, train):
+    from ..results.analysis_types import write_typed_file
 
     h = model.history
     return write_typed_file(
-        path, title=title, dataset=dataset, test=sample(test_rows, test_pred),
-        train=sample(train_rows, train_pred),
+        path, title=title, dataset=dataset, test=test, train=train,
         history={"trainingError": h.train_loss, "valError": h.val_loss},
     )  # fmt: skip
+
+
+def _write_plots(files: dict, output_dir: Path, model, title, test, train) -> list[str]:
+    """TMVAGui's figures for the type (:mod:`tmva_lstm.results.type_plots`), the input
+    variables and the training history (``model`` None, ``train`` None: the test sample's
+    figures only), into ``files``; returns notes for the summary (plots skipped where
+    matplotlib/mplhep are missing)."""
+    from ..errors import DependencyError
+    from ..results.type_plots import write_typed_plots
+
+    try:
+        history = None if model is None else model.history
+        files |= write_typed_plots(output_dir, title, test, train, history)
+    except DependencyError as exc:
+        return [f"Plots not written: {exc}"]
+    return []
 
 
 def train_classes_on_files(
@@ -283,5 +305,10 @@ def evaluate_typed_on_files(
         ev = evaluate_regression(pred, data.targets, data.weights, pred, data.targets,
                                  data.weights, model.target_names)  # fmt: skip
     if output_dir is not None:
-        atomic_write_bytes(Path(output_dir) / "summary.txt", ev.summary(title).encode())
+        output_dir = Path(output_dir)
+        output_dir.mkdir(parents=True, exist_ok=True)
+        test = _sample(model, data, layout, rows, pred, with_variables=False)
+        notes = _write_plots({}, output_dir, None, title, test, None)
+        summary = ev.summary(title) + "".join(f"\n{n}" for n in notes)
+        atomic_write_bytes(output_dir / "summary.txt", summary.encode())
     return ev
