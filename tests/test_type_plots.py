@@ -32,7 +32,8 @@ def test_average_deviation_is_regression_averagedevs_on_roots_histogram():
     for j in range(2):
         ours = next(h for h in hists if h.name == f"MVA_PyLSTMtest_Quadr_Deviation_target_{j}_")
         sq = (np.float32(data.outputs[:, j]) - np.float32(data.targets[:, j])) ** 2
-        root = ROOT.TH1F(f"q{j}", "", ours.nbins, ours.xmin, ours.xmax)
+        root = ROOT.TH1F(f"tmva_lstm_test_quadr_{j}", "", ours.nbins, ours.xmin, ours.xmax)
+        root.SetDirectory(ROOT.nullptr)  # Python owns it; no directory holds it
         for x, w in zip(sq.astype(np.float64), np.float32(data.weights), strict=True):
             root.Fill(float(x), float(w))
         value, error = average_deviation(ours)
@@ -42,7 +43,6 @@ def test_average_deviation_is_regression_averagedevs_on_roots_histogram():
         # and it is the weighted root-mean-square deviation of the events themselves
         w = np.float32(data.weights).astype(np.float64)
         assert value == pytest.approx(math.sqrt((w * sq).sum() / w.sum()), rel=1e-5)
-        root.Delete()
 
 
 def test_input_variables_of_classes_whose_names_share_a_prefix(tmp_path):
