@@ -490,7 +490,8 @@ def test_progress_bar_on_a_terminal(samples, tmp_path):
 
 
 def test_cuts_in_ttreeformula_and_python_syntax_select_the_same_events(samples):
-    """TTreeFormula (&&, ||, !, x[i][j], Length$, Sum$, Max$, TMath::) as TTree::Draw takes it."""
+    """TTreeFormula (&&, ||, !, x[i][j], Length$, Sum$, Max$, TMath::) as TTree::Draw takes it;
+    a constant index means an element of each event in Python syntax as well."""
     code = """
     import sys
     import numpy as np
@@ -507,6 +508,11 @@ def test_cuts_in_ttreeformula_and_python_syntax_select_the_same_events(samples):
     want = int(np.sum((x[:, 0, 1] > 0.5) & ~(x[:, 3, 2] < 0)))
     assert n_sig(arr, "array:x", "x[0][1] > 0.5 && !(x[3][2] < 0)") == want
     assert n_sig(arr, "array:x", "(x[:, 0, 1] > 0.5) & ~(x[:, 3, 2] < 0)") == want  # uproot's
+    # a constant index is an element of each event in Python syntax too (TTree::Draw's x[i])
+    assert n_sig(arr, "array:x", "(x[0][1] > 0.5) & ~(x[3, 2] < 0)") == want
+    d = tl.load(arr + ":sgn", arr + ":bkg", layout="array:x", weight="x[0][1] * 2 + x[-1][0]")
+    both = np.concatenate([uproot.open(arr)[t]["x"].array(library="np") for t in ("sgn", "bkg")])
+    np.testing.assert_allclose(d.weights, both[:, 0, 1] * 2 + both[:, -1, 0], rtol=1e-6)
     want = int(np.sum(np.abs(x[:, 1, 1]) < 1))
     assert n_sig(arr, "array:x", "TMath::Abs(x[1][1]) < 1") == want
     assert n_sig(arr, "array:x", "abs(x[:, 1, 1]) < 1") == want

@@ -29,8 +29,10 @@ TMVA's internal names (``vars_time0[0]`` ... ``vars_time9[29]``; ``x[j][k]``; ``
 Expressions
     ``cut``, ``weight`` and ``class_expr`` are uproot expressions: Python syntax over branch
     names and NumPy functions (``sqrt``, ``abs``, ``where`` ...), one value per event, e.g.
-    ``cut="(nTrk > 2) & (met > 20)"``. Branches arrive as NumPy arrays; fixed-size arrays can
-    be indexed (``x[:, 0] > 1``), variable-length ones cannot (cut on their counter branch,
+    ``cut="(nTrk > 2) & (met > 20)"``, or TTreeFormula syntax (see
+    :mod:`tmva_lstm.data.expressions`). Branches arrive as NumPy arrays; fixed-size arrays can
+    be indexed, a constant index being an element of each event as in TTree::Draw
+    (``x[0] > 1`` is ``x[:, 0] > 1``), variable-length ones cannot (cut on their counter branch,
     ``ntrk > 2``, instead). uproot evaluates them with
     Python's ``compile``/``eval``: like uproot's own ``cut=``, they are trusted input — never
     pass expressions from an untrusted party. A cut or class expression keeps or selects an

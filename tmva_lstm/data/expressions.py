@@ -3,7 +3,9 @@
 An expression with TTreeFormula-only tokens (``&&``, ``||``, ``!``, ``$``, ``::``, ``^``) is
 translated to Python with scikit-hep's ``formulate`` (``a > 1 && !b`` →
 ``((a > 1) & logical_not(b))``, ``TMath::Abs(x)`` → ``abs(x)``, ``x^2`` → ``x ** 2``);
-anything else is taken as uproot takes it (``a > 1 and b < 2``, ``(a > 1) & (b < 2)``).
+anything else is taken as uproot takes it (``a > 1 and b < 2``, ``(a > 1) & (b < 2)``),
+except that a constant index is an element of each event in both syntaxes (``x[1]``,
+``x[0][2]``: ``x[:, 1]``, ``x[:, 0, 2]``), as TTree::Draw reads it.
 TTreeFormula's per-event reductions over an array branch, ``Length$``, ``Sum$``, ``Max$`` and
 ``Min$``, are evaluated per event (0 for an event with no elements, as ROOT), and ``x[i]`` is
 element i of each event (``x[:, i]`` in uproot's syntax). Element-wise arithmetic on
@@ -52,10 +54,28 @@ def is_ttreeformula(expr: str) -> bool:
     return bool(_TTREEFORMULA.search(expr))
 
 
+#: ``name[i]``, ``name[i][j]``, ``name[i, j]`` with integer literals: an element of each event
+_CONSTANT_INDEX = re.compile(r"(\b[A-Za-z_]\w*)((?:\[\s*-?\d+\s*(?:,\s*-?\d+\s*)*\])+)")
+_INTEGER = re.compile(r"-?\d+")
+
+
+def _elements_per_event(expr: str) -> str:
+    """``x[1]`` → ``x[:, 1]``, ``x[0][2]`` → ``x[:, 0, 2]``: in Python syntax a constant index
+    would pick one *event* (never one value per event, so such an expression could only fail or,
+    with as many events as elements, mislead); TTree::Draw's meaning, an element of each event,
+    is the only useful one."""
+
+    def per_event(m: re.Match) -> str:
+        indices = ", ".join(_INTEGER.findall(m.group(2)))
+        return f"{m.group(1)}[:, {indices}]"
+
+    return _CONSTANT_INDEX.sub(per_event, expr)
+
+
 def to_python(expr: str, what: str) -> str:
     """The expression uproot evaluates (with :func:`language`) for the user's ``expr``."""
     if not is_ttreeformula(expr):
-        return expr
+        return _elements_per_event(expr)
     import formulate
 
     try:

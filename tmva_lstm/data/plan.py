@@ -331,7 +331,7 @@ def _per_event(value: Any, n: int, what: str, expr: str, where: str) -> np.ndarr
     if value.shape != (n,):
         raise DataError(
             f"{what} '{expr}' gives {value.shape[1:]} values per event in '{where}'; it must "
-            "give one value per event (e.g. pick an element: x[:, 0])"
+            "give one value per event (e.g. pick an element of each event: x[0])"
         )
     if value.dtype.kind not in "biuf":
         raise DataError(
