@@ -85,6 +85,7 @@ __all__ = [
     "regression_histograms",
     "output_branch_names",
     "dataset_objects",
+    "dataset_variable_histograms",
 ]
 
 
@@ -235,34 +236,57 @@ def _variable_columns(data: TypedTreeData, internal: bool = False):
     return values, (titles if internal else [t for _, t in titles])
 
 
+def _dataset_columns(train: TypedTreeData):
+    """The training events' columns as ``WriteDataInformation`` uses them: ``(values (N, V [+ M]),
+    weights, classes, (internal name, title) per column, class names, number of targets)``,
+    the targets last (Regression, class ``Regression``); None without variables."""
+    values, names = _variable_columns(train, internal=True)
+    if values is None:
+        return None
+    w = _f32(train.weights)
+    cls = np.asarray(train.y)
+    if train.targets is None:
+        return values, w, cls, names, list(train.class_names), 0
+    tgt = np.asarray(train.targets, np.float32).reshape(len(cls), -1)
+    names = names + [(_branch_name(t), t) for t in train.target_names]
+    return np.concatenate([values, tgt], axis=1), w, cls, names, ["Regression"], tgt.shape[1]
+
+
+def dataset_variable_histograms(train: TypedTreeData) -> list[Hist1D]:
+    """``InputVariables_Id/<var>__<class>_Id`` per variable and class (Regression: class
+    ``Regression``, and the targets too, ``<target>__Regression_Id``, with TMVA's ``_target``
+    suffix for a single target), from the training events."""
+    from .variables import class_variable_histograms
+
+    columns = _dataset_columns(train)
+    if columns is None:
+        return []
+    values, w, cls, names, classes, n_tgt = columns
+    return class_variable_histograms(values, w, cls, classes, names, n_targets=n_tgt)
+
+
 def dataset_objects(train: TypedTreeData) -> tuple[list[Hist2D], list[Hist1D], list | None]:
     """``Factory::WriteDataInformation`` for Multiclass and Regression, from the training
     events: the correlation matrices (``CorrelationMatrix<class>`` per class; Regression:
-    one ``CorrelationMatrix``), ``InputVariables_Id/<var>__<class>_Id`` per variable and
-    class (Regression: class ``Regression``, and the targets too, ``<target>__Regression_Id``,
-    with TMVA's ``_target`` suffix for a single target), and the ``CorrelationPlots`` scatter
-    and profile plots (:func:`tmva_lstm.results.variables.pair_plots`; None over TMVA's limit
-    of 20 variables and targets together)."""
-    from .variables import class_correlation_matrices, class_variable_histograms, pair_plots
+    one ``CorrelationMatrix``, of the variables only), :func:`dataset_variable_histograms`,
+    and the ``CorrelationPlots`` scatter and profile plots
+    (:func:`tmva_lstm.results.variables.pair_plots`; None over TMVA's limit of 20 variables
+    and targets together)."""
+    from .variables import class_correlation_matrices, pair_plots
 
-    values, names = _variable_columns(train, internal=True)
-    if values is None:
+    columns = _dataset_columns(train)
+    if columns is None:
         return [], [], None
-    w = _f32(train.weights)
-    cls = np.asarray(train.y)
-    labels = [t for _, t in names]
+    values, w, cls, names, classes, n_tgt = columns
+    n_var = values.shape[1] - n_tgt
+    labels = [t for _, t in names[:n_var]]
     if train.targets is None:
-        pairs = [(c, c) for c in train.class_names]
+        pairs = [(c, c) for c in classes]
         corr = class_correlation_matrices(values, w, cls, pairs, labels)
-        hists = class_variable_histograms(values, w, cls, train.class_names, names)
-        return corr, hists, pair_plots(values, w, cls, train.class_names, names)
-    corr = class_correlation_matrices(values, w, cls, [("", None)], labels)
-    tgt = np.asarray(train.targets, np.float32).reshape(len(cls), -1)
-    names = names + [(_branch_name(t), t) for t in train.target_names]
-    columns = np.concatenate([values, tgt], axis=1)
-    n_tgt = tgt.shape[1]
-    hists = class_variable_histograms(columns, w, cls, ["Regression"], names, n_targets=n_tgt)
-    return corr, hists, pair_plots(columns, w, cls, ["Regression"], names, n_targets=n_tgt)
+    else:
+        corr = class_correlation_matrices(values[:, :n_var], w, cls, [("", None)], labels)
+    hists = dataset_variable_histograms(train)
+    return corr, hists, pair_plots(values, w, cls, classes, names, n_targets=n_tgt)
 
 
 def regression_histograms(

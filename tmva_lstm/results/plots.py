@@ -316,7 +316,7 @@ def plot_input_variables(
 
     ``histograms`` are the ``InputVariables_Id`` histograms ``<var>__<class>...`` of
     :func:`tmva_lstm.results.variables.input_variable_histograms` (two classes) or
-    :func:`tmva_lstm.results.analysis_types.dataset_objects` (Multiclass: one per class;
+    :func:`tmva_lstm.results.analysis_types.dataset_variable_histograms` (Multiclass: one per class;
     Regression: the one class ``Regression``, targets included). The first class is filled
     blue, the second hatched red, further classes are lines (``variablesMultiClass.cxx``).
     With more than ``max_plots`` variables the first ``max_plots`` are drawn and a note says so

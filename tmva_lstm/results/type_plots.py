@@ -43,7 +43,7 @@ from ..evaluation.histograms import Hist1D, Hist2D
 from .analysis_types import (
     TypedTreeData,
     _branch_name,
-    dataset_objects,
+    dataset_variable_histograms,
     multiclass_histograms,
     multiclass_roc_graphs,
     regression_histograms,
@@ -322,7 +322,7 @@ def write_typed_plots(
             out / "average_deviations", devs, test.target_names, title=title))  # fmt: skip
     if train is not None and train.variables:
         regression = train.targets is not None
-        hists = dataset_objects(train)[1]
+        hists = dataset_variable_histograms(train)
         if regression:  # the targets first: the figure shows the first 12 histograms
             tnames = {_branch_name(t) for t in train.target_names}
             hists = sorted(hists, key=lambda h: h.name.rpartition("__")[0] not in tnames)
