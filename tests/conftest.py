@@ -19,6 +19,34 @@ from _pytest.runner import runtestprotocol
 collect_ignore = [] if os.environ.get("TMVA_LSTM_BINDING_TESTS") else ["binding"]
 
 
+def pytest_collection_modifyitems(session, config, items) -> None:
+    """The binding tests' check last: their process (below) then runs while the rest does."""
+    last = [i for i in items if getattr(getattr(i, "module", None), "start_binding_tests", None)]
+    items[:] = [i for i in items if i not in last] + last
+
+
+def pytest_collection_finish(session) -> None:
+    """Start the binding tests' process (tests/test_binding_isolated.py) now, so that it runs
+    beside this suite instead of after it."""
+    if session.config.option.collectonly:
+        return
+    for item in getattr(session, "items", ()):
+        start = (
+            getattr(item.module, "start_binding_tests", None) if hasattr(item, "module") else None
+        )
+        if start is not None:
+            start()
+            return
+
+
+def pytest_sessionfinish(session) -> None:
+    for item in getattr(session, "items", ()):
+        stop = getattr(item.module, "stop_binding_tests", None) if hasattr(item, "module") else None
+        if stop is not None:
+            stop()
+            return
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(20261124)

@@ -157,7 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="model file (.weights.xml)")
     _data_args(p, layout_required=False)
     _typed_args(p)
-    p.add_argument("--output-dir", help="also write summary.txt and the ROC plot here")
+    p.add_argument("--output-dir", help="also write summary.txt and the plots here (ROC, "
+                   "response; Multiclass, Regression: the figures of their type)")  # fmt: skip
 
     _apply_args(subs)
 
