@@ -363,8 +363,12 @@ int main() {{
 def _reader_us(model, x, tmp: Path) -> tuple[float, float] | None:
     """``EvaluateMVA`` per call through the binding and the TMVA stand-in, timed in C++:
     ``(compiled class, Python per event)``, or None without ROOT."""
+    import warnings
+
     try:
-        import ROOT
+        with warnings.catch_warnings():  # the PyPI wheel's "alpha stage" notice
+            warnings.filterwarnings("ignore", message=r"\s*This distribution of ROOT is in alpha")
+            import ROOT
     except ImportError:
         return None
     from tmva_lstm.tmva import register
@@ -415,6 +419,7 @@ def single_event(quick: bool) -> None:
     rng = np.random.default_rng(1)
     model, sample = _tutorial_model(rng)
     x = sample[:1]  # (1, 10, 30)
+    time.sleep(4 * PAUSE_S)  # the batched runs' thread pools (torch's, OpenBLAS's) go idle first
     ours = _best_us(lambda: model.predict(x))
 
     net = model.network
