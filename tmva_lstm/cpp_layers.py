@@ -44,6 +44,15 @@ _ACTIVATION_CPP = {
 }
 
 
+def _sequence_output(H: int, seq: bool) -> tuple[str, str, str]:
+    """C++ statements of a recurrent layer's output: ``(store h_t at step t, zeros at a
+    padded step t, the last state after the loop)``; every step's (``seq``) or the last."""
+    store = f"out[t * {H} + j] = h[j];" if seq else ""
+    pad = f"for (size_t j = 0; j < {H}; ++j) out[t * {H} + j] = 0.0;" if seq else ""
+    last = "" if seq else f"for (size_t j = 0; j < {H}; ++j) out[j] = h[j];"
+    return store, pad, last
+
+
 def _emit_lstm(i: int, layer, params: dict, T: int) -> LayerCode:
     """LSTM (gates i, f, g, o; ``W (F, 4H)``, ``U (H, 4H)``, ``b (4H,)``; steps from
     ``nSteps`` on are padding: the state is carried and the output is zero)."""
@@ -53,9 +62,7 @@ def _emit_lstm(i: int, layer, params: dict, T: int) -> LayerCode:
         + _array(f"kU{i}", params["U"])
         + _array(f"kB{i}", params["b"])
     )
-    store = f"out[t * {H} + j] = h[j];" if seq else ""
-    pad = f"for (size_t j = 0; j < {H}; ++j) out[t * {H} + j] = 0.0;" if seq else ""
-    last = "" if seq else f"for (size_t j = 0; j < {H}; ++j) out[j] = h[j];"
+    store, pad, last = _sequence_output(H, seq)
     function = f"""
    // layer {i}: LSTM, {F} inputs per step -> {H} states{", every step" if seq else ", last state"}
    void Layer{i}(const double* in, size_t nSteps, double* out) const
@@ -98,9 +105,7 @@ def _emit_gru(i: int, layer, params: dict, T: int) -> LayerCode:
         + _array(f"kB{i}", params["b"])
         + _array(f"kBhn{i}", np.zeros(H) if b_hn is None else b_hn)
     )
-    store = f"out[t * {H} + j] = h[j];" if seq else ""
-    pad = f"for (size_t j = 0; j < {H}; ++j) out[t * {H} + j] = 0.0;" if seq else ""
-    last = "" if seq else f"for (size_t j = 0; j < {H}; ++j) out[j] = h[j];"
+    store, pad, last = _sequence_output(H, seq)
     if layer.reset_after:  # n = tanh(x W_n + b_n + r (h U_n + b_hn))
         recurrent = f"""
          for (size_t j = 0; j < {2 * H}; ++j) hz[j] = 0.0;
@@ -158,9 +163,7 @@ def _emit_rnn(i: int, layer, params: dict, T: int) -> LayerCode:
         + _array(f"kU{i}", params["U"])
         + _array(f"kB{i}", params["b"])
     )
-    store = f"out[t * {H} + j] = h[j];" if seq else ""
-    pad = f"for (size_t j = 0; j < {H}; ++j) out[t * {H} + j] = 0.0;" if seq else ""
-    last = "" if seq else f"for (size_t j = 0; j < {H}; ++j) out[j] = h[j];"
+    store, pad, last = _sequence_output(H, seq)
     function = f"""
    // layer {i}: RNN (tanh), {F} inputs per step -> {H} states{", every step" if seq else ", last state"}
    void Layer{i}(const double* in, size_t nSteps, double* out) const
