@@ -45,6 +45,7 @@ from .steps import (
     memmap_path,
     predict_rows,
     report_dropped,
+    split_classes,
     train_or_resume,
 )
 
@@ -64,37 +65,6 @@ class TypedRunResult:
     model: Model
     evaluation: object  # MulticlassEvaluation or RegressionEvaluation
     files: dict[str, Path] = field(default_factory=dict)
-
-
-def split_classes(
-    y: np.ndarray, class_names: Sequence[str], n_train: Mapping[str, int] | None = None,
-    seed: int = 100,
-):  # fmt: skip
-    """TMVA's ``SplitMode=Random`` for K classes: ``(train_order, test_index)`` row numbers.
-
-    ``n_train[name]`` events of class ``name`` train (TMVA's ``nTrain_<name>``), 0 or absent:
-    half of the class; the training rows are then mixed.
-    """
-    n_train = dict(n_train or {})
-    unknown = set(n_train) - set(class_names)
-    if unknown:
-        raise OptionError(
-            f"n_train names unknown classes {sorted(unknown)}; classes: {class_names}"
-        )
-    rng = np.random.default_rng(seed)
-    train_idx, test_idx = [], []
-    for k, name in enumerate(class_names):
-        idx = np.flatnonzero(y == k)
-        n = n_train.get(name, 0) or len(idx) // 2
-        if n >= len(idx) or n <= 0:
-            raise OptionError(
-                f"nTrain_{name}={n} leaves no {name} events for training or testing (there are "
-                f"{len(idx)}); lower it"
-            )
-        idx = rng.permutation(idx)
-        train_idx.append(idx[:n])
-        test_idx.append(np.sort(idx[n:]))
-    return rng.permutation(np.concatenate(train_idx)), np.concatenate(test_idx)
 
 
 def _parse(options) -> MethodOptions:

@@ -33,6 +33,7 @@ from .steps import (
     memmap_path,
     predict_rows,
     report_dropped,
+    split_classes,
     train_or_resume,
 )
 
@@ -81,23 +82,9 @@ def split_indices(
     (it draws with TRandom3), but the rule is.
     """
     _check_split_args(n_train_signal, n_train_background, seed)
-    rng = np.random.default_rng(seed)
-    train_idx, test_idx = [], []
-    for cls, n_train, name in (
-        (1, n_train_signal, "signal"),
-        (0, n_train_background, "background"),
-    ):
-        idx = np.flatnonzero(y == cls)
-        n = n_train or len(idx) // 2
-        if n >= len(idx):
-            raise OptionError(
-                f"nTrain_{name.title()}={n} leaves no {name} events for testing "
-                f"(there are {len(idx)}); lower it"
-            )
-        idx = rng.permutation(idx)
-        train_idx.append(idx[:n])
-        test_idx.append(np.sort(idx[n:]))
-    return rng.permutation(np.concatenate(train_idx)), np.concatenate(test_idx)
+    # signal (y = 1) as class 0: the signal events are drawn first, as TMVA lists them
+    return split_classes(np.where(y == 1, 0, 1), ["Signal", "Background"],
+                         {"Signal": n_train_signal, "Background": n_train_background}, seed)  # fmt: skip
 
 
 def _check_split_args(n_train_signal, n_train_background, seed) -> None:
