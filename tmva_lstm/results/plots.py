@@ -42,6 +42,10 @@ __all__ = [
 SIGNAL = {"fill": "#7d99d1", "line": "#0000ee"}
 BACKGROUND = {"fill": "#ff0000", "line": "#ff0000"}
 FORMATS = ("png", "pdf")
+#: One colour per class, in class order (more than two classes): TMVA's signal blue and
+#: background red first.
+CLASS_COLOURS = ("#0000ee", "#ff0000", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
+                 "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")  # fmt: skip
 
 
 def _figure(width: float = 8.0, height: float = 6.4, font: float = 16.0, minor: bool = True):
@@ -333,8 +337,6 @@ def plot_input_variables(
     ncols = min(ncols, len(shown))
     nrows = math.ceil(len(shown) / ncols)
     fig, style = _figure(3.6 * ncols, 3.0 * nrows + 0.8, font=11.0, minor=False)
-    colours = ("#0000ee", "#ff0000", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
-               "#7f7f7f", "#bcbd22", "#17becf")  # fmt: skip
     for k, (variable, group) in enumerate(shown):
         ax = fig.add_subplot(nrows, ncols, k + 1)
         top = 1e-300
@@ -350,7 +352,7 @@ def plot_input_variables(
                                 lw=1.2, hatch="////", label=cname)  # fmt: skip
             else:
                 mplhep.histplot(d, h.edges, ax=ax, histtype="step",
-                                color=colours[c % len(colours)], lw=1.2, label=cname)  # fmt: skip
+                                color=CLASS_COLOURS[c % len(CLASS_COLOURS)], lw=1.2, label=cname)  # fmt: skip
         ax.set_xlim(group[0].xmin, group[0].xmax)
         ax.set_ylim(0, 1.25 * top)
         ax.set_xlabel(variable, fontsize="small")

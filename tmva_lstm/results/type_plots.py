@@ -48,10 +48,18 @@ from .analysis_types import (
     multiclass_roc_graphs,
     regression_histograms,
 )
-from .plots import FORMATS, _figure, _save, _thin, plot_history, plot_input_variables
+from .plots import (
+    CLASS_COLOURS,
+    FORMATS,
+    _errors,
+    _figure,
+    _save,
+    _thin,
+    plot_history,
+    plot_input_variables,
+)
 
 __all__ = [
-    "CLASS_COLOURS",
     "plot_class_outputs",
     "plot_multiclass_rocs",
     "plot_regression_deviations",
@@ -59,10 +67,6 @@ __all__ = [
     "average_deviation",
     "write_typed_plots",
 ]
-
-#: One colour per class, in class order: TMVA's signal blue and background red first.
-CLASS_COLOURS = ("#0000ee", "#ff0000", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
-                 "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")  # fmt: skip
 
 
 def _colour(k: int) -> str:
@@ -72,10 +76,6 @@ def _colour(k: int) -> str:
 def _grid(n: int, ncols: int = 3) -> tuple[int, int]:
     ncols = max(1, min(ncols, n))
     return math.ceil(n / ncols), ncols
-
-
-def _errors(h: Hist1D) -> np.ndarray:
-    return np.sqrt(h.sumw2[1:-1]) if h.sumw2 is not None else np.sqrt(np.abs(h.values))
 
 
 def _by_name(objects: Sequence, name: str):
