@@ -16,7 +16,8 @@ thread.
 
 Inference (:func:`infer_sequence`, ``lstm_forward(..., keep_cache=False)``) keeps no cache:
 each block holds its rows' ``[x_t, 1, h_{t-1}]``, ``c`` and one step's gates in small arrays
-that stay in cache, reads ``x`` batch-first and writes the output batch-first.
+that stay in cache. All kernels read and write the caller's arrays batch-first (``x``, the
+output, its gradient, ``dx``), so no strided NumPy copy runs around them.
 
 Numbers: the arithmetic of the gates is the NumPy path's, in the same order (no reassociation;
 the only fast-math flag is ``contract``, which lets a multiply and an add fuse into one
@@ -47,14 +48,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from llvmlite import binding as llvm_binding
-from numba import njit, types
+from numba import get_num_threads, njit, types
 from numba.extending import get_cython_function_address
 
 __all__ = [
+    "pack_weights",
+    "unpack_grads",
     "forward_sequence",
     "infer_sequence",
     "backward_sequence",
     "blas_threads_pinned",
+    "get_num_threads",
     "matmul",
     "tanh_inplace",
 ]
@@ -199,12 +203,13 @@ def _tanh32(x):  # pragma: no cover - compiled
 @njit(inline="always", fastmath=FMA, error_model="numpy")
 def _tanh_run(a, lo, hi):  # pragma: no cover - compiled
     """``a[lo:hi] = tanh(a[lo:hi])`` on a 1-d array."""
+    b = a[lo:hi]  # loops from 0: numba's index arithmetic then lets LLVM vectorise them
     if a.itemsize == 4:
-        for j in range(lo, hi):
-            a[j] = _tanh32(a[j])
+        for j in range(b.size):
+            b[j] = _tanh32(b[j])
     else:
-        for j in range(lo, hi):
-            a[j] = math.tanh(a[j])
+        for j in range(b.size):
+            b[j] = math.tanh(b[j])
 
 
 @_jit(fastmath=FMA)
@@ -214,18 +219,82 @@ def tanh_inplace(a):  # pragma: no cover - compiled
     _tanh_run(flat, 0, flat.size)
 
 
+# --------------------------------------------------------------------------- weights
+
+_INTERNAL = (2, 0, 1, 3)  # internal gate block q (g, i, f, o) is public block _INTERNAL[q]
+
+
+@_jit
+def pack_weights(W, U, b):  # pragma: no cover - compiled
+    """``W (F, 4H)``, ``U (H, 4H)``, ``b (4H,)`` in the public gate order (i, f, g, o) ->
+    ``V_half (K, 4H)``: ``[W; b; U]`` in the internal order (g, i, f, o) with the sigmoid
+    columns halved (``sigmoid(z) = 0.5 + 0.5 tanh(z / 2)``; exact, a power of two), and
+    ``V_t (4H, K)``: the same unscaled, transposed. ``K = F + 1 + H``."""
+    F, H4 = W.shape
+    H = H4 // 4
+    K = F + 1 + H
+    V_half = np.empty((K, H4), dtype=W.dtype)
+    V_t = np.empty((H4, K), dtype=W.dtype)
+    for k in range(K):
+        src = W[k] if k < F else (b if k == F else U[k - F - 1])
+        for q in range(4):
+            scale = W.dtype.type(1.0 if q == 0 else 0.5)
+            s = src[_INTERNAL[q] * H : _INTERNAL[q] * H + H]
+            for j in range(H):
+                V_t[q * H + j, k] = s[j]
+                V_half[k, q * H + j] = s[j] * scale
+    return V_half, V_t
+
+
+@_jit
+def unpack_grads(dVs, F):  # pragma: no cover - compiled
+    """``dVs (B, K, 4H)``: the row blocks' gradients of ``[W; b; U]`` in the internal order
+    -> their sum (block by block, in order) as ``dW (F, 4H)``, ``dU (H, 4H)``, ``db (4H,)`` in
+    the public order."""
+    B, K, H4 = dVs.shape
+    H = H4 // 4
+    dV = np.empty((K, H4), dtype=dVs.dtype)
+    for k in range(K):
+        for q in range(4):
+            dst = dV[k, _INTERNAL[q] * H : _INTERNAL[q] * H + H]
+            for j in range(H):
+                dst[j] = dVs[0, k, q * H + j]
+            for blk in range(1, B):
+                for j in range(H):
+                    dst[j] += dVs[blk, k, q * H + j]
+    return dV[:F].copy(), dV[F + 1 :].copy(), dV[F].copy()
+
+
 # --------------------------------------------------------------------------- forward
 
 
 @_jit(fastmath=FMA)
-def _forward_rows(vs, Vh, acts, cs, tanh_c, keep, lo, hi, b):  # pragma: no cover - compiled
+def _forward_rows(
+    x, h0, c0, vs, Vh, acts, cs, tanh_c, keep, out, seq, lo, hi, b
+):  # pragma: no cover - compiled
     """The whole sequence for rows ``lo:hi``: see :func:`forward_sequence`."""
-    T, _, H4 = acts.shape
+    N, T, F = x.shape
+    H4 = acts.shape[2]
     H = H4 // 4
     K = vs.shape[2]
-    F1 = K - H  # columns of [x_t, 1]
+    F1 = F + 1  # columns of [x_t, 1]
     n = hi - lo
     half = acts.dtype.type(0.5)
+    for row in range(lo, hi):  # the block's step inputs [x_t, 1], h_0 and c_0
+        for t in range(T + 1):  # there is no x_T: row T only holds h_T
+            v = vs[t, row]
+            if t < T:
+                xr = x[row, t]
+                for k in range(F):
+                    v[k] = xr[k]
+            else:
+                for k in range(F):
+                    v[k] = 0
+            v[F] = 1
+        h, c = vs[0, row, F1:], cs[0, row]
+        for j in range(H):
+            h[j] = h0[row, j] if h0.shape[0] else 0
+            c[j] = c0[row, j] if c0.shape[0] else 0
     for t in range(T):
         a = acts[t, lo:hi]  # (n, 4H)
         _gemm(False, False, n, H4, K, vs[t, lo:hi], K, Vh, H4, 0.0, a, H4)  # z_t
@@ -233,8 +302,8 @@ def _forward_rows(vs, Vh, acts, cs, tanh_c, keep, lo, hi, b):  # pragma: no cove
         for r in range(n):
             row = lo + r
             ar = a[r]
-            for j in range(H, H4):
-                ar[j] = ar[j] * half + half  # i, f, o = sigmoid(z) = 0.5 + 0.5 tanh(z / 2)
+            for j in range(3 * H):
+                ar[H + j] = ar[H + j] * half + half  # i, f, o = sigmoid(z) = 0.5 + 0.5 tanh(z/2)
             c_prev, c, tc = cs[t, row], cs[t + 1, row], tanh_c[t, row]
             if keep[t, row]:
                 for j in range(H):
@@ -256,18 +325,33 @@ def _forward_rows(vs, Vh, acts, cs, tanh_c, keep, lo, hi, b):  # pragma: no cove
             else:
                 for j in range(H):
                     h[j] = h_prev[j]
+            if seq:  # the output, batch-first: h_t, or zeros at a masked step
+                o = out[row, t]
+                if keep[t, row]:
+                    for j in range(H):
+                        o[j] = h[j]
+                else:
+                    for j in range(H):
+                        o[j] = 0
+    if not seq:  # the output is the state after the last step
+        for row in range(lo, hi):
+            o, h = out[row, 0], vs[T, row, F1:]
+            for j in range(H):
+                o[j] = h[j]
 
 
-def forward_sequence(vs, Vh, acts, cs, tanh_c, keep, blocks: int) -> None:
-    """Run the recurrence over all steps, in place.
+def forward_sequence(x, h0, c0, vs, Vh, acts, cs, tanh_c, keep, out, seq: bool, blocks: int):
+    """Run the recurrence over all steps and fill the cache.
 
-    ``vs (T+1, N, K)``: step inputs ``[x_t, 1, h_{t-1}]`` with ``x``, the ones and ``h_0``
-    filled in; ``Vh (K, 4H)``: ``[W; b; U]`` in the internal gate order with the sigmoid
-    columns halved; out: ``acts (T, N, 4H)``, ``cs (T+1, N, H)`` (``c_0`` filled in),
-    ``tanh_c (T, N, H)`` and the ``h`` columns of ``vs``. ``keep (T, N)`` valid steps.
+    ``x (N, T, F)`` batch-first; ``h0``, ``c0 (N, H)``, or no rows for zeros; ``Vh (K, 4H)``:
+    ``[W; b; U]`` in the internal gate order with the sigmoid columns halved; ``keep (T, N)``
+    valid steps. Out: ``vs (T+1, N, K)`` each step's inputs ``[x_t, 1, h_{t-1}]`` (row T:
+    ``h_T``), ``acts (T, N, 4H)``, ``cs (T+1, N, H)``, ``tanh_c (T, N, H)``, and ``out
+    (N, T, H)`` (``seq``, zeros at masked steps) or ``(N, 1, H)``, the last state.
     """
+    args = (x, h0, c0, vs, Vh, acts, cs, tanh_c, keep, out, seq)
     with blas_threads_pinned():
-        _in_blocks(_forward_rows, (vs, Vh, acts, cs, tanh_c, keep), vs.shape[1], blocks)
+        _in_blocks(_forward_rows, args, x.shape[0], blocks)
 
 
 @_jit(fastmath=FMA)
@@ -298,8 +382,8 @@ def _infer_rows(x, Vh, h0, c0, keep, out, seq, lo, hi, b):  # pragma: no cover -
         for r in range(n):
             ar, cr, tr = a[r], c[r], tc[r]
             if keep[t, lo + r]:
-                for j in range(H, H4):
-                    ar[j] = ar[j] * half + half  # i, f, o = sigmoid(z) = 0.5 + 0.5 tanh(z / 2)
+                for j in range(3 * H):
+                    ar[H + j] = ar[H + j] * half + half  # i, f, o = sigmoid = 0.5 + 0.5 tanh(z/2)
                 for j in range(H):
                     cr[j] = ar[2 * H + j] * cr[j] + ar[H + j] * ar[j]  # c_t = f c_{t-1} + i g
             for j in range(H):
@@ -341,7 +425,7 @@ def infer_sequence(x, Vh, h0, c0, keep, out, seq: bool, blocks: int) -> None:
 
 @_jit(fastmath=FMA)
 def _backward_rows(
-    dh_out, seq, acts, cs, tanh_c, vs, V_t, keep, dz, dx, dV, dh_next, dc, lo, hi
+    dh, seq, acts, cs, tanh_c, vs, V_t, keep, dz, dx, dV, dh_next, dc, lo, hi
 ):  # pragma: no cover - compiled
     """The whole backward sequence for rows ``lo:hi``: see :func:`backward_sequence`."""
     T, _, H4 = acts.shape
@@ -350,15 +434,23 @@ def _backward_rows(
     F = K - 1 - H
     n = hi - lo
     one = acts.dtype.type(1.0)
-    dh = np.empty((n, H), dtype=acts.dtype)  # gradient of h_t
+    for row in range(lo, hi):  # the gradients of h_T and c_T
+        for j in range(H):
+            dh_next[row, j] = 0 if seq else dh[row, 0, j]
+            dc[row, j] = 0
+    dhb = np.empty((n, H), dtype=acts.dtype)  # gradient of h_t
     for t in range(T - 1, -1, -1):
-        ext = dh_out[t] if seq else dh_out[0]  # from the output h_t
         for r in range(n):
             row = lo + r
-            a, dzr, dcr, dhr = acts[t, row], dz[t, row], dc[row], dh[r]
-            c_prev, tc, dhn, dhe = cs[t, row], tanh_c[t, row], dh_next[row], ext[row]
-            for j in range(H):
-                dhr[j] = dhn[j] + dhe[j]  # from step t+1 and from the output
+            a, dzr, dcr, dhr = acts[t, row], dz[t, row], dc[row], dhb[r]
+            c_prev, tc, dhn = cs[t, row], tanh_c[t, row], dh_next[row]
+            if seq and keep[t, row]:
+                dhe = dh[row, t]
+                for j in range(H):
+                    dhr[j] = dhn[j] + dhe[j]  # from step t+1 and from the output
+            else:  # the output is h_T only, or a constant zero at a masked step
+                for j in range(H):
+                    dhr[j] = dhn[j]
             if not keep[t, row]:
                 for j in range(H4):
                     dzr[j] = 0  # masked step: nothing flows into the weights
@@ -391,36 +483,36 @@ def _backward_rows(
         for r in range(n):
             if not keep[t, lo + r]:
                 for j in range(H):
-                    dh_next[lo + r, j] = dh[r, j]  # masked: h_t = h_{t-1}
-        _gemm(False, False, n, F, H4, dzt, H4, V_t, K, 0.0, dx[t, lo:hi], F)
+                    dh_next[lo + r, j] = dhb[r, j]  # masked: h_t = h_{t-1}
+        T_F = dx.shape[1] * F  # dx (N, T, F) batch-first: rows of a step are T F apart
+        _gemm(False, False, n, F, H4, dzt, H4, V_t, K, 0.0, dx[lo:hi, t], T_F)
         beta = 0.0 if t == T - 1 else 1.0
         _gemm(True, False, K, H4, n, vs[t, lo:hi], K, dzt, H4, beta, dV, H4)
 
 
-def backward_sequence(dh_out, seq, acts, cs, tanh_c, vs, V_t, keep, dz, dx, dh_next, dc, blocks):
-    """Backpropagate through all steps; returns ``dV (K, 4H)`` (internal order).
+def backward_sequence(dh, seq, acts, cs, tanh_c, vs, V_t, keep, dz, dx, dh_next, dc, blocks):
+    """Backpropagate through all steps; returns ``dVs (B, K, 4H)``, the gradient of
+    ``[W; b; U]`` (internal order) of each of the B row blocks (:func:`unpack_grads` adds them).
 
-    ``dh_out``: time-major output gradient ``(T, N, H)`` (``seq``) or zeros ``(1, N, H)``;
-    ``dh_next``, ``dc (N, H)``: gradients of ``h_T``, ``c_T`` on entry, of ``h_0``, ``c_0`` on
-    exit; out: ``dz (T, N, 4H)``, ``dx (T, N, F)``. ``V_t (4H, K)`` is the unscaled
-    ``[W; b; U]`` transposed.
+    ``dh``: the output gradient, batch-first, ``(N, T, H)`` (``seq``) or ``(N, 1, H)`` (the
+    last state); ``V_t (4H, K)`` is the unscaled ``[W; b; U]`` transposed. Out: ``dz
+    (T, N, 4H)``, ``dx (N, T, F)`` batch-first, ``dh_next``, ``dc (N, H)`` the gradients of
+    ``h_0``, ``c_0``.
     """
     N, K, H4 = vs.shape[1], vs.shape[2], acts.shape[2]
     blocks = _usable(blocks, N)
     dVs = np.empty((blocks, K, H4), dtype=acts.dtype)  # each block's own sum over its rows
-    args = (dh_out, seq, acts, cs, tanh_c, vs, V_t, keep, dz, dx, dVs, dh_next, dc)
+    args = (dh, seq, acts, cs, tanh_c, vs, V_t, keep, dz, dx, dVs, dh_next, dc)
     with blas_threads_pinned():
         _in_blocks(_backward_block, args, N, blocks)
-    return dVs[0] if blocks == 1 else dVs.sum(axis=0)
+    return dVs
 
 
 @_jit(fastmath=FMA)
 def _backward_block(
-    dh_out, seq, acts, cs, tanh_c, vs, V_t, keep, dz, dx, dVs, dh_next, dc, lo, hi, b
+    dh, seq, acts, cs, tanh_c, vs, V_t, keep, dz, dx, dVs, dh_next, dc, lo, hi, b
 ):  # pragma: no cover - compiled
-    _backward_rows(
-        dh_out, seq, acts, cs, tanh_c, vs, V_t, keep, dz, dx, dVs[b], dh_next, dc, lo, hi
-    )
+    _backward_rows(dh, seq, acts, cs, tanh_c, vs, V_t, keep, dz, dx, dVs[b], dh_next, dc, lo, hi)
 
 
 def _usable(blocks: int, N: int) -> int:

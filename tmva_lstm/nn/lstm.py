@@ -37,7 +37,10 @@ How it is made fast (the numbers are those of the textbook order of operations):
   the gate arithmetic runs in compiled loops, the batch cut into row blocks that numba's
   threads run side by side; the backward pass also accumulates ``[dW; db; dU]`` and ``dx``
   step by step there, and inference (``keep_cache=False``) writes no per-step arrays at all.
-  Results agree with the NumPy path to float rounding (float32 about 1e-6 relative: a
+  The compiled calls also move the data between the caller's batch-first arrays and the
+  time-major cache, pack the weights and unpack their gradients: a training step runs a handful
+  of Python operations around them, which matters more than it seems (on a virtual machine the
+  first NumPy call after a kernel often costs tens of microseconds). Results agree with the NumPy path to float rounding (float32 about 1e-6 relative: a
   vectorised ``tanh`` approximation and another summation order; float64 about 1e-14).
   ``TMVA_LSTM_KERNEL=numpy`` selects the NumPy path, the always-available
   reference: a Python loop over the steps, whole-array ufuncs for the element-wise work, the
@@ -171,29 +174,46 @@ class _Recycler:
     def __init__(self, keep: int = 8):
         self.keep = keep
         self.blocks: list[np.ndarray] = []
+        self.offsets: dict[int, int] = {}  # id of a block -> bytes to its first 64-byte boundary
         self.probe = [np.empty(0, dtype=np.uint8)]
         self.lock = threading.Lock()
 
-    def take(self, nbytes: int) -> np.ndarray:
-        """A ``uint8`` block of at least ``nbytes`` that nothing else refers to."""
+    def take(self, nbytes: int) -> tuple[np.ndarray, int]:
+        """A ``uint8`` block that nothing else refers to, with ``nbytes`` from its first 64-byte
+        boundary on, and the offset of that boundary."""
         if not self.enabled:
-            return np.empty(nbytes, dtype=np.uint8)
+            block = np.empty(nbytes + 64, dtype=np.uint8)
+            return block, -block.ctypes.data % 64
         with self.lock:
             *refs, free_refs = [sys.getrefcount(b) for b in self.blocks + self.probe]
             free = [
                 b
                 for b, n in zip(self.blocks, refs, strict=True)
-                if n == free_refs and b.nbytes >= nbytes
+                if n == free_refs and b.nbytes - self.offsets[id(b)] >= nbytes
             ]
             if free:
-                return min(free, key=lambda b: b.nbytes)
-            block = np.empty(nbytes, dtype=np.uint8)
+                block = min(free, key=lambda b: b.nbytes)
+                return block, self.offsets[id(block)]
+            block = np.empty(nbytes + 64, dtype=np.uint8)
             self.blocks.append(block)
+            self.offsets[id(block)] = -block.ctypes.data % 64
+            for old in self.blocks[: -self.keep]:
+                del self.offsets[id(old)]
             del self.blocks[: -self.keep]
-            return block
+            return block, self.offsets[id(block)]
 
 
 _RECYCLER = _Recycler()
+
+
+@lru_cache(maxsize=64)
+def _layout(itemsize: int, shapes: tuple[tuple[int, ...], ...]) -> tuple[tuple, int]:
+    """Where :func:`_carve` puts each array: ``(start, size, shape)`` in items, each start on
+    a 64-byte boundary, and the items needed in all."""
+    align = 64 // itemsize
+    sizes = [math.prod(s) for s in shapes]
+    starts = list(accumulate((-(-n // align) * align for n in sizes), initial=0))
+    return tuple(zip(starts[:-1], sizes, shapes, strict=True)), starts[-1]
 
 
 def _carve(dtype, *shapes: tuple[int, ...]) -> list[np.ndarray]:
@@ -202,17 +222,10 @@ def _carve(dtype, *shapes: tuple[int, ...]) -> list[np.ndarray]:
     Each view starts on a 64-byte boundary.
     """
     itemsize = np.dtype(dtype).itemsize
-    align = 64 // itemsize
-    sizes = [math.prod(s) for s in shapes]
-    starts = list(accumulate((-(-n // align) * align for n in sizes), initial=0))
-    n_items = starts[-1] + align
-    block = _RECYCLER.take(n_items * itemsize)
-    flat = block[: n_items * itemsize].view(dtype)
-    skip = (-flat.ctypes.data % 64) // itemsize  # to the first 64-byte boundary
-    return [
-        flat[skip + a : skip + a + n].reshape(s)
-        for a, n, s in zip(starts[:-1], sizes, shapes, strict=True)
-    ]
+    spans, n_items = _layout(itemsize, shapes)
+    block, offset = _RECYCLER.take(n_items * itemsize)
+    flat = block[offset : offset + n_items * itemsize].view(dtype)
+    return [flat[a : a + n].reshape(s) for a, n, s in spans]
 
 
 def _blocks(N: int, T: int, K: int, H: int) -> int:
@@ -224,11 +237,16 @@ def _blocks(N: int, T: int, K: int, H: int) -> int:
     return max(1, min(_numba_threads(), N // 16))
 
 
+@lru_cache(maxsize=16)
+def _all_valid(T: int, N: int) -> np.ndarray:
+    """``keep (T, N)`` of a batch without a mask, shared between calls (kernels only read it)."""
+    return np.ones((T, N), dtype=bool)
+
+
 def _numba_threads() -> int:
     """numba's thread count (``NUMBA_NUM_THREADS``, or ``numba.set_num_threads``)."""
-    from numba import get_num_threads
-
-    return get_num_threads()
+    compiled = _fused_kernels()
+    return 1 if compiled is None else compiled.get_num_threads()
 
 
 @dataclass
@@ -249,6 +267,7 @@ class LSTMCache:
     V_t: np.ndarray
     mask: np.ndarray | None
     return_sequences: bool
+    blocks: int = 1  # row blocks (threads) of the compiled kernels
 
     @property
     def hs(self) -> np.ndarray:
@@ -322,63 +341,88 @@ def lstm_forward(
     dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(np.float64)
     x = x.astype(dtype, copy=False)
     N, T, F, H = _check_inputs(x, params, h0, c0, mask)
-    perm = _internal_order(H)
     K = F + 1 + H  # a step's GEMM inputs [x_t, 1, h_{t-1}]
-
-    # V = [W; b; U], internal gate order (g, i, f, o); sigmoid columns halved for the tanh form.
-    V = np.empty((K, 4 * H), dtype=dtype)
-    V[:F] = np.asarray(params["W"])[:, perm]
-    V[F] = np.asarray(params["b"])[perm]
-    V[F + 1 :] = np.asarray(params["U"])[:, perm]
-    half = np.full(4 * H, 0.5, dtype=dtype)
-    half[:H] = 1.0
-    V_half = V * half  # (K, 4H)
     compiled = _fused_kernels()
+    if compiled is not None:
+        # V = [W; b; U] in the internal gate order (g, i, f, o), the sigmoid columns halved,
+        # and V_t the same unscaled and transposed, for the backward pass
+        weights = (np.ascontiguousarray(params[k], dtype=dtype) for k in ("W", "U", "b"))
+        V_half, V_t = compiled.pack_weights(*weights)
+    else:
+        V_half, V_t = _pack_weights(params, dtype)
     if compiled is not None and not keep_cache:  # inference: no cache, batch-first in and out
         return _infer(compiled, x, V_half, h0, c0, mask, return_sequences), None
 
     # what the backward pass needs: step inputs, activated gates, cell states, tanh of those
     vs, acts, cs, tanh_c = _carve(dtype, (T + 1, N, K), (T, N, 4 * H), (T + 1, N, H), (T, N, H))
+    m_t = None if mask is None else np.ascontiguousarray(np.asarray(mask, dtype=bool).T)  # (T, N)
+    blocks = 1
+    if compiled is not None:  # the whole recurrence in one compiled call, layouts included
+        keep = _all_valid(T, N) if m_t is None else m_t
+        out = np.empty((N, T if return_sequences else 1, H), dtype=dtype)
+        blocks = _blocks(N, T, K, H)
+        compiled.forward_sequence(
+            np.ascontiguousarray(x), _state(h0, dtype), _state(c0, dtype), vs, V_half, acts,
+            cs, tanh_c, keep, out, return_sequences, blocks,
+        )  # fmt: skip
+        if not return_sequences:
+            out = out.reshape(N, H)
+    else:
+        out = _forward_numpy(x, V_half, h0, c0, m_t, vs, acts, cs, tanh_c, return_sequences)
+
+    if not keep_cache:
+        return out, None
+    cache = LSTMCache(vs, acts, cs, tanh_c, V_t, m_t, return_sequences, blocks)
+    return out, cache
+
+
+def _pack_weights(params: Params, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """NumPy path: ``V_half (K, 4H)``, ``[W; b; U]`` in the internal gate order with the
+    sigmoid columns halved (``sigmoid(z) = 0.5 + 0.5 tanh(z / 2)``, exact: a power of two),
+    and ``V_t (4H, K)``, the same unscaled and transposed."""
+    F, H = np.shape(params["W"])[0], np.shape(params["U"])[0]
+    perm = _internal_order(H)
+    V = np.empty((F + 1 + H, 4 * H), dtype=dtype)
+    V[:F] = np.asarray(params["W"])[:, perm]
+    V[F] = np.asarray(params["b"])[perm]
+    V[F + 1 :] = np.asarray(params["U"])[:, perm]
+    half = np.full(4 * H, 0.5, dtype=dtype)
+    half[:H] = 1.0
+    return V * half, np.ascontiguousarray(V.T)
+
+
+def _forward_numpy(x, V_half, h0, c0, m_t, vs, acts, cs, tanh_c, return_sequences: bool):
+    """The NumPy path of the forward pass: fills the cache; returns ``h (N, T, H)`` (zeros at
+    masked steps) or ``(N, H)``, the last state."""
+    N, T, F = x.shape
     vs[:T, :, :F] = x.transpose(1, 0, 2)  # (T, N, F)
     vs[T, :, :F] = 0.0  # there is no x_T: row T only holds h_T
     vs[:, :, F] = 1.0
     hs = vs[:, :, F + 1 :]  # (T+1, N, H) view: h_{t-1} is an input of step t
     hs[0] = 0.0 if h0 is None else h0
     cs[0] = 0.0 if c0 is None else c0
+    rows = repeat(None, T) if m_t is None else m_t  # (N,) valid rows of each step
+    steps = zip(vs[:T], acts, cs[:-1], cs[1:], tanh_c, hs[:-1], hs[1:], rows, strict=True)
+    for v, a, c_prev, c, tc, h_prev, h, k in steps:  # v = [x_t, 1, h_{t-1}], a = acts[t]
+        np.matmul(v, V_half, out=a)  # (N, K) @ (K, 4H) -> (N, 4H): z_t
+        np.tanh(a, out=a)  # g = tanh(z_g); tanh(z / 2) for i, f, o
+        _gates_forward(a, c_prev, c, k)  # i, f, o = sigmoid(z); c_t = f c_{t-1} + i g
+        np.tanh(c, out=tc)
+        _hidden_forward(a, tc, h_prev, h, k)  # h_t = o tanh(c_t), into the next step's v
+    if not return_sequences:
+        return hs[T].copy()  # (N, H)
+    out = np.ascontiguousarray(hs[1:].transpose(1, 0, 2))  # (T, N, H) -> (N, T, H)
+    if m_t is not None:
+        out[~m_t.T] = 0.0  # outputs at masked steps are zeros
+    return out
 
-    m_t = None if mask is None else np.ascontiguousarray(np.asarray(mask, dtype=bool).T)  # (T, N)
-    if compiled is not None:  # the whole recurrence in one compiled call
-        keep = np.ones((T, N), dtype=bool) if m_t is None else m_t
-        compiled.forward_sequence(vs, V_half, acts, cs, tanh_c, keep, _blocks(N, T, K, H))
-    else:
-        rows = repeat(None, T) if m_t is None else m_t  # (N,) valid rows of each step
-        steps = zip(vs[:T], acts, cs[:-1], cs[1:], tanh_c, hs[:-1], hs[1:], rows, strict=True)
-        for v, a, c_prev, c, tc, h_prev, h, k in steps:  # v = [x_t, 1, h_{t-1}], a = acts[t]
-            np.matmul(v, V_half, out=a)  # (N, K) @ (K, 4H) -> (N, 4H): z_t
-            np.tanh(a, out=a)  # g = tanh(z_g); tanh(z / 2) for i, f, o
-            _gates_forward(a, c_prev, c, k)  # i, f, o = sigmoid(z); c_t = f c_{t-1} + i g
-            np.tanh(c, out=tc)
-            _hidden_forward(a, tc, h_prev, h, k)  # h_t = o tanh(c_t), into the next step's v
 
-    if return_sequences:
-        out = np.ascontiguousarray(hs[1:].transpose(1, 0, 2))  # (T, N, H) -> (N, T, H)
-        if mask is not None:
-            out[~np.asarray(mask, dtype=bool)] = 0.0  # outputs at masked steps are zeros
-    else:
-        out = hs[T].copy()  # (N, H)
+_NO_STATE = {np.dtype(t): np.zeros((0, 0), dtype=t) for t in (np.float32, np.float64)}
 
-    if not keep_cache:
-        return out, None
-    cache = LSTMCache(
-        vs=vs,
-        acts=acts,
-        cs=cs,
-        tanh_c=tanh_c,
-        V_t=np.ascontiguousarray(V.T),
-        mask=m_t,
-        return_sequences=return_sequences,
-    )
-    return out, cache
+
+def _state(s: np.ndarray | None, dtype) -> np.ndarray:
+    """An initial state for the compiled kernels: ``(N, H)``, or no rows for zeros."""
+    return _NO_STATE[np.dtype(dtype)] if s is None else np.ascontiguousarray(s, dtype=dtype)
 
 
 def _infer(compiled, x, V_half, h0, c0, mask, return_sequences: bool) -> np.ndarray:
@@ -463,13 +507,37 @@ def lstm_backward(dh: np.ndarray, cache: LSTMCache) -> tuple[np.ndarray, Params]
         raise ValueError(f"lstm_backward: dh must be {names} = {expected}, got {dh.shape}")
 
     compiled = _fused_kernels()
-    T_out = T if cache.return_sequences else 1
-    shapes = [(T, N, 4 * H), (T, N, F), (T_out, N, H)]  # dz, dx, dh of the outputs: time-major
     if compiled is None:
-        shapes += [(T, N, H), (T, N, 4 * H)]  # P, Q
-    dz, dx, dh_out, *factors = _carve(dtype, *shapes)
+        dV, dx, dh_next, dc = _backward_numpy(dh, cache)
+        inv = _public_order(H)  # internal (g, i, f, o) -> public (i, f, g, o)
+        W, U, b = (np.ascontiguousarray(dV[rows, inv]) for rows in (slice(F), slice(F + 1, K), F))
+        return dx, {"W": W, "U": U, "b": b, "h0": dh_next, "c0": dc}
 
-    dh_next = np.zeros((N, H), dtype=dtype)  # gradient of h_t from step t+1
+    # the whole backward recurrence and all GEMMs in one compiled call, layouts included
+    dz, dx = _carve(dtype, (T, N, 4 * H), (N, T, F))  # dx batch-first
+    dh_next, dc = np.empty((N, H), dtype=dtype), np.empty((N, H), dtype=dtype)
+    keep = _all_valid(T, N) if m is None else m
+    dVs = compiled.backward_sequence(
+        np.ascontiguousarray(dh.reshape(N, -1, H)), cache.return_sequences, acts, cs, tanh_c,
+        vs, cache.V_t, keep, dz, dx, dh_next, dc, cache.blocks,
+    )  # fmt: skip
+    W, U, b = compiled.unpack_grads(dVs, F)  # the blocks' sums added, public gate order
+    return dx, {"W": W, "U": U, "b": b, "h0": dh_next, "c0": dc}
+
+
+def _backward_numpy(dh: np.ndarray, cache: LSTMCache):
+    """The NumPy path of the backward pass: ``dV (K, 4H)`` (internal order), ``dx (N, T, F)``
+    and the gradients of ``h0``, ``c0``."""
+    acts, cs, tanh_c, vs, m = cache.acts, cache.cs, cache.tanh_c, cache.vs, cache.mask
+    T, N, H4 = acts.shape
+    H = H4 // 4
+    K = vs.shape[2]
+    F = K - 1 - H
+    T_out = T if cache.return_sequences else 1
+    # dz, dx and the output gradient time-major; the factors P, Q of _backward_factors
+    shapes = [(T, N, 4 * H), (T, N, F), (T_out, N, H), (T, N, H), (T, N, 4 * H)]
+    dz, dx, dh_out, P, Q = _carve(acts.dtype, *shapes)
+    dh_next = np.zeros((N, H), dtype=acts.dtype)  # gradient of h_t from step t+1
     if cache.return_sequences:
         # time-major and contiguous: a step's rows then lie side by side, not T*H apart
         if m is None:
@@ -479,41 +547,24 @@ def lstm_backward(dh: np.ndarray, cache: LSTMCache) -> tuple[np.ndarray, Params]
     else:  # the output is h_T: dh enters at the last step and nowhere else
         dh_next[...] = dh
         dh_out[...] = 0.0  # one block of zeros, used at every step
-    dc = np.zeros((N, H), dtype=dtype)  # gradient of c_t from step t+1
+    dc = np.zeros((N, H), dtype=acts.dtype)  # gradient of c_t from step t+1
 
-    if compiled is not None:  # the whole backward recurrence and all GEMMs in one call
-        keep = np.ones((T, N), dtype=bool) if m is None else m
-        dV = compiled.backward_sequence(
-            dh_out, cache.return_sequences, acts, cs, tanh_c, vs, cache.V_t, keep,
-            dz, dx, dh_next, dc, _blocks(N, T, K, H),
-        )  # fmt: skip
-    else:
-        P, Q = factors
-        _backward_factors(acts, cs, tanh_c, P, Q)
-        f = acts[:, :, 2 * H : 3 * H]
-        U_t = cache.V_t[:, F + 1 :]  # (4H, H)
-        dh_t = np.empty((N, H), dtype=dtype)  # gradient of h_t
-        for t in range(T - 1, -1, -1):
-            k = None if m is None else m[t]
-            ext = dh_out[t] if cache.return_sequences else dh_out[0]  # from the output h_t
-            _step_backward(dh_next, ext, dc, f[t], P[t], Q[t], k, dz[t], dh_t)
-            np.matmul(dz[t], U_t, out=dh_next)  # (N, 4H) @ (4H, H) -> (N, H): dh_{t-1}
-            if m is not None:
-                np.copyto(dh_next, dh_t, where=~m[t][:, None])  # masked: h_t = h_{t-1}
-        dz2 = dz.reshape(T * N, 4 * H)
-        # (K, TN) @ (TN, 4H) -> (K, 4H): [dW; db; dU]
-        dV = np.matmul(vs[:T].reshape(T * N, K).T, dz2)
-        np.matmul(dz2, cache.V_t[:, :F], out=dx.reshape(T * N, F))  # (TN, 4H) @ (4H, F)
-
-    inv = _public_order(H)  # internal (g, i, f, o) -> public (i, f, g, o)
-    grads = {
-        "W": np.ascontiguousarray(dV[:F, inv]),
-        "U": np.ascontiguousarray(dV[F + 1 :, inv]),
-        "b": dV[F, inv],
-        "h0": dh_next,
-        "c0": dc,
-    }
-    return np.ascontiguousarray(dx.transpose(1, 0, 2)), grads
+    _backward_factors(acts, cs, tanh_c, P, Q)
+    f = acts[:, :, 2 * H : 3 * H]
+    U_t = cache.V_t[:, F + 1 :]  # (4H, H)
+    dh_t = np.empty((N, H), dtype=acts.dtype)  # gradient of h_t
+    for t in range(T - 1, -1, -1):
+        k = None if m is None else m[t]
+        ext = dh_out[t] if cache.return_sequences else dh_out[0]  # from the output h_t
+        _step_backward(dh_next, ext, dc, f[t], P[t], Q[t], k, dz[t], dh_t)
+        np.matmul(dz[t], U_t, out=dh_next)  # (N, 4H) @ (4H, H) -> (N, H): dh_{t-1}
+        if m is not None:
+            np.copyto(dh_next, dh_t, where=~m[t][:, None])  # masked: h_t = h_{t-1}
+    dz2 = dz.reshape(T * N, 4 * H)
+    # (K, TN) @ (TN, 4H) -> (K, 4H): [dW; db; dU]
+    dV = np.matmul(vs[:T].reshape(T * N, K).T, dz2)
+    np.matmul(dz2, cache.V_t[:, :F], out=dx.reshape(T * N, F))  # (TN, 4H) @ (4H, F)
+    return dV, np.ascontiguousarray(dx.transpose(1, 0, 2)), dh_next, dc
 
 
 def init_lstm_params(
