@@ -1,10 +1,10 @@
-"""Compiled whole-sequence LSTM kernels (numba), with BLAS GEMM called from compiled code.
+"""Compiled whole-sequence LSTM kernels (numba), with the GEMMs called from compiled code.
 
 :mod:`tmva_lstm.nn.lstm` runs these unless ``TMVA_LSTM_KERNEL=numpy``. One call does the
-whole forward (or backward) pass over all time steps: each step's GEMM goes to SciPy's BLAS
-(``scipy.linalg.cython_blas`` ``sgemm``/``dgemm``, whose addresses numba reads through
-``get_cython_function_address``) and the gate arithmetic runs in compiled loops, so no Python
-runs per step.
+whole forward (or backward) pass over all time steps: each step's GEMM runs in the register
+tiles of :mod:`tmva_lstm.nn._tiles` (float32; float64 and large products go to SciPy's BLAS,
+:mod:`tmva_lstm.nn._blas`) and the gate arithmetic runs in compiled loops, so no Python runs
+per step.
 
 Threads: the events of a batch are independent through the whole recurrence, so the batch is
 cut into row blocks, one per thread (numba's thread count, ``NUMBA_NUM_THREADS``), and each
@@ -29,7 +29,8 @@ rounding), with two exceptions that change results at the level of float roundin
   NumPy's 1-2 ulp. float64 uses the C library's ``tanh``.
 * the backward pass accumulates the weight gradient step by step and block by block, while
   its inputs are still in cache, rather than in one GEMM over all steps (measured faster
-  here): a different summation order.
+  here), and the float32 tiles sum each product in order where BLAS blocks it: a different
+  summation order.
 
 Measured against the NumPy path: float32 agrees to about 1e-6 relative, float64 to about
 1e-14 (``tests/test_lstm.py::test_compiled_and_numpy_paths_agree`` holds both to 2e-6 and
@@ -47,9 +48,10 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from llvmlite import binding as llvm_binding
-from numba import get_num_threads, njit, types
-from numba.extending import get_cython_function_address
+from numba import get_num_threads, njit
+
+from ._blas import FMA, _gemm, _jit
+from ._tiles import gemm
 
 __all__ = [
     "pack_weights",
@@ -62,73 +64,6 @@ __all__ = [
     "matmul",
     "tanh_inplace",
 ]
-
-
-FMA = {"contract"}  # fast-math flag of the kernels: only fused multiply-adds, no reassociation
-
-
-def _jit(fn=None, **options):
-    """``njit``, cached on disk where numba finds a writable place, else compiled per process."""
-
-    def wrap(f):
-        opts = {"fastmath": False, "nogil": True, "error_model": "numpy", **options}
-        try:
-            return njit(cache=True, **opts)(f)
-        except RuntimeError:  # no writable cache directory (read-only install and home)
-            return njit(cache=False, **opts)(f)
-
-    return wrap if fn is None else wrap(fn)
-
-
-# --------------------------------------------------------------------------- BLAS from numba
-
-# Known to LLVM by name, so that compiled functions refer to them by symbol, not by an address
-# baked into the code: numba can then cache them on disk.
-for _name in ("sgemm", "dgemm"):
-    llvm_binding.add_symbol(
-        f"tmva_lstm_{_name}", get_cython_function_address("scipy.linalg.cython_blas", _name)
-    )
-_GEMM_SIG = types.void(*([types.voidptr] * 13))
-_sgemm = types.ExternalFunction("tmva_lstm_sgemm", _GEMM_SIG)
-_dgemm = types.ExternalFunction("tmva_lstm_dgemm", _GEMM_SIG)
-_N, _T = 78, 84  # ord("N"), ord("T")
-
-
-@_jit(fastmath=FMA)
-def _gemm(ta, tb, m, n, k, A, lda, B, ldb, beta, C, ldc):  # pragma: no cover - compiled
-    """Row-major ``C (m, n) = op(A) (m, k) @ op(B) (k, n) + beta C``; ``op`` transposes when
-    ``ta``/``tb`` is True. ``A``, ``B``, ``C`` are views starting at the first element, rows
-    ``lda``/``ldb``/``ldc`` elements apart.
-
-    BLAS is column-major: a row-major matrix is its transpose there, so this asks BLAS for
-    ``C^T = op(B)^T op(A)^T``, i.e. swaps the operands and keeps the flags.
-    """
-    ints = np.empty(8, dtype=np.int32)
-    ints[0] = _T if tb else _N
-    ints[1] = _T if ta else _N
-    ints[2], ints[3], ints[4] = n, m, k
-    ints[5], ints[6], ints[7] = ldb, lda, ldc
-    scal = np.empty(2, dtype=C.dtype)
-    scal[0], scal[1] = 1.0, beta
-    args = (
-        ints[0:1].ctypes,
-        ints[1:2].ctypes,
-        ints[2:3].ctypes,
-        ints[3:4].ctypes,
-        ints[4:5].ctypes,
-        scal[0:1].ctypes,
-        B.ctypes,
-        ints[5:6].ctypes,
-        A.ctypes,
-        ints[6:7].ctypes,
-        scal[1:2].ctypes,
-        C.ctypes,
-        ints[7:8].ctypes,
-    )
-    if C.itemsize == 4:
-        _sgemm(*args)
-    else:
-        _dgemm(*args)
 
 
 @njit(inline="always")
@@ -297,7 +232,7 @@ def _forward_rows(
             c[j] = c0[row, j] if c0.shape[0] else 0
     for t in range(T):
         a = acts[t, lo:hi]  # (n, 4H)
-        _gemm(False, False, n, H4, K, vs[t, lo:hi], K, Vh, H4, 0.0, a, H4)  # z_t
+        gemm(False, n, H4, K, vs[t, lo:hi], K, Vh, H4, 0.0, a, H4)  # z_t
         _tanh_run(a.reshape(n * H4), 0, n * H4)  # g = tanh(z_g); tanh(z / 2) for i, f, o
         for r in range(n):
             row = lo + r
@@ -377,7 +312,7 @@ def _infer_rows(x, Vh, h0, c0, keep, out, seq, lo, hi, b):  # pragma: no cover -
             xr, vr = x[lo + r, t], v[r]
             for k in range(F):
                 vr[k] = xr[k]
-        _gemm(False, False, n, H4, K, v, K, Vh, H4, 0.0, a, H4)  # (n, K) @ (K, 4H): z_t
+        gemm(False, n, H4, K, v, K, Vh, H4, 0.0, a, H4)  # (n, K) @ (K, 4H): z_t
         _tanh_run(a.reshape(n * H4), 0, n * H4)  # g = tanh(z_g); tanh(z / 2) for i, f, o
         for r in range(n):
             ar, cr, tr = a[r], c[r], tc[r]
@@ -439,6 +374,11 @@ def _backward_rows(
             dh_next[row, j] = 0 if seq else dh[row, 0, j]
             dc[row, j] = 0
     dhb = np.empty((n, H), dtype=acts.dtype)  # gradient of h_t
+    # float32 dx through a scratch as wide as the next multiple of 8: the GEMM then runs in
+    # register tiles only (the extra columns read V_t's bias and U columns and are dropped)
+    F8 = F + (-F) % 8
+    pad = acts.itemsize == 4 and F8 != F and F8 <= K
+    dxs = np.empty((n if pad else 1, F8), dtype=acts.dtype)
     for t in range(T - 1, -1, -1):
         for r in range(n):
             row = lo + r
@@ -479,15 +419,21 @@ def _backward_rows(
                 dcr[j] = dcr[j] * a[2 * H + j]
         dzt = dz[t, lo:hi]  # (n, 4H)
         # z_t = [x_t, 1, h_{t-1}] V  ->  dh_{t-1} = dz U^T, dx_t = dz W^T, dV += v^T dz
-        _gemm(False, False, n, H, H4, dzt, H4, V_t[:, F + 1 :], K, 0.0, dh_next[lo:hi], H)
+        gemm(False, n, H, H4, dzt, H4, V_t[:, F + 1 :], K, 0.0, dh_next[lo:hi], H)
         for r in range(n):
             if not keep[t, lo + r]:
                 for j in range(H):
                     dh_next[lo + r, j] = dhb[r, j]  # masked: h_t = h_{t-1}
-        T_F = dx.shape[1] * F  # dx (N, T, F) batch-first: rows of a step are T F apart
-        _gemm(False, False, n, F, H4, dzt, H4, V_t, K, 0.0, dx[lo:hi, t], T_F)
+        if pad:
+            gemm(False, n, F8, H4, dzt, H4, V_t, K, 0.0, dxs, F8)
+            for r in range(n):
+                dxr, dsr = dx[lo + r, t], dxs[r]
+                for j in range(F):
+                    dxr[j] = dsr[j]
+        else:  # dx (N, T, F) batch-first: the rows of a step are T F apart
+            gemm(False, n, F, H4, dzt, H4, V_t, K, 0.0, dx[lo:hi, t], dx.shape[1] * F)
         beta = 0.0 if t == T - 1 else 1.0
-        _gemm(True, False, K, H4, n, vs[t, lo:hi], K, dzt, H4, beta, dV, H4)
+        gemm(True, K, H4, n, vs[t, lo:hi], K, dzt, H4, beta, dV, H4)
 
 
 def backward_sequence(dh, seq, acts, cs, tanh_c, vs, V_t, keep, dz, dx, dh_next, dc, blocks):

@@ -3,8 +3,8 @@
 :mod:`tmva_lstm.nn.rnn` and :mod:`tmva_lstm.nn.gru` run these when the LSTM's kernel choice
 (:func:`tmva_lstm.nn.lstm.kernel_name`) is ``"numba"``. One call runs the whole recurrence of
 a forward pass, an inference pass (no cache: small per-thread arrays, output written
-batch-first) or a backward pass: each step's GEMM goes to SciPy's BLAS from compiled code and
-the element-wise work of a row is one fused pass; the batch is cut into row blocks run side by
+batch-first) or a backward pass: each step's GEMM runs in compiled code (the register tiles
+of :mod:`tmva_lstm.nn._tiles`, or SciPy's BLAS) and the element-wise work of a row is one fused pass; the batch is cut into row blocks run side by
 side on threads (:func:`tmva_lstm.nn._kernels._in_blocks`), with SciPy's BLAS held at one
 thread. What does not depend on the recurrence stays outside, as on the NumPy path: the GRU's
 input projection of all steps is one GEMM before the loop, the weight gradients and ``dx``
@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._kernels import FMA, _gemm, _in_blocks, _jit, _tanh_run, blas_threads_pinned, matmul
+from ._kernels import FMA, _in_blocks, _jit, _tanh_run, blas_threads_pinned, matmul
+from ._tiles import gemm
 
 __all__ = [
     "rnn_forward_sequence",
@@ -57,7 +58,7 @@ def _rnn_forward_rows(vs, V, keep, lo, hi, b):  # pragma: no cover - compiled
     n = hi - lo
     z = np.empty((n, H), dtype=V.dtype)
     for t in range(T):
-        _gemm(False, False, n, H, K, vs[t, lo:hi], K, V, H, 0.0, z, H)  # z_t (n, H)
+        gemm(False, n, H, K, vs[t, lo:hi], K, V, H, 0.0, z, H)  # z_t (n, H)
         _tanh_run(z.reshape(n * H), 0, n * H)
         for r in range(n):
             row = lo + r
@@ -93,7 +94,7 @@ def _rnn_infer_rows(x, V, h0, keep, out, seq, lo, hi, b):  # pragma: no cover - 
             xr, vr = x[lo + r, t], v[r]
             for k in range(F):
                 vr[k] = xr[k]
-        _gemm(False, False, n, H, K, v, K, V, H, 0.0, z, H)
+        gemm(False, n, H, K, v, K, V, H, 0.0, z, H)
         _tanh_run(z.reshape(n * H), 0, n * H)
         for r in range(n):
             row = lo + r
@@ -139,7 +140,7 @@ def _rnn_backward_rows(dh_out, seq, hs, U_t, keep, dz, dh_next, lo, hi, b):  # p
             else:
                 for j in range(H):
                     dzr[j] = 0  # masked step: nothing flows into the weights
-        _gemm(False, False, n, H, H, dz[t, lo:hi], H, U_t, H, 0.0, dh_next[lo:hi], H)  # dz U^T
+        gemm(False, n, H, H, dz[t, lo:hi], H, U_t, H, 0.0, dh_next[lo:hi], H)  # dz U^T
         for r in range(n):
             if not keep[t, lo + r]:
                 for j in range(H):
@@ -163,9 +164,9 @@ def _gru_step(xp_t, h_prev, a, hu, hn, U_half, U_n, b_hn, after, n):  # pragma: 
     H = h_prev.shape[1]
     half = a.dtype.type(0.5)
     if after:
-        _gemm(False, False, n, 3 * H, H, h_prev, H, U_half, 3 * H, 0.0, hu, 3 * H)  # h U
+        gemm(False, n, 3 * H, H, h_prev, H, U_half, 3 * H, 0.0, hu, 3 * H)  # h U
     else:
-        _gemm(False, False, n, 2 * H, H, h_prev, H, U_half, 2 * H, 0.0, hu, 2 * H)  # h U_rz
+        gemm(False, n, 2 * H, H, h_prev, H, U_half, 2 * H, 0.0, hu, 2 * H)  # h U_rz
     for r in range(n):
         ar, xr, hur = a[r], xp_t[r], hu[r]
         for j in range(2 * H):
@@ -183,7 +184,7 @@ def _gru_step(xp_t, h_prev, a, hu, hn, U_half, U_n, b_hn, after, n):  # pragma: 
             for j in range(H):
                 ar[3 * H + j] = ar[H + j] * hp[j]  # g = r h_{t-1}
     if not after:
-        _gemm(False, False, n, H, H, a[:, 3 * H :], 4 * H, U_n, H, 0.0, hn, H)  # (r h) U_n
+        gemm(False, n, H, H, a[:, 3 * H :], 4 * H, U_n, H, 0.0, hn, H)  # (r h) U_n
         for r in range(n):
             ar, xr, hnr = a[r], xp_t[r], hn[r]
             for j in range(H):
@@ -305,10 +306,10 @@ def _gru_backward_rows(
                     dzr[3 * H + j] = da_n * rr
         if after:
             # (n, 3H) @ (3H, H): [da_r, da_z, dg] U^T
-            _gemm(False, False, n, H, 3 * H, dz[t, lo:hi, H:], D, U_t, H, 0.0, dh_next[lo:hi], H)
+            gemm(False, n, H, 3 * H, dz[t, lo:hi, H:], D, U_t, H, 0.0, dh_next[lo:hi], H)
         else:
             # (n, H) @ (H, H): the gradient of r h_{t-1}
-            _gemm(False, False, n, H, H, dz[t, lo:hi], D, U_t[2 * H :], H, 0.0, drh, H)
+            gemm(False, n, H, H, dz[t, lo:hi], D, U_t[2 * H :], H, 0.0, drh, H)
             for r in range(n):
                 row = lo + r
                 a, h_prev, dzr, dir_, d = acts[t, row], hs[t, row], dz[t, row], direct[r], drh[r]
@@ -320,7 +321,7 @@ def _gru_backward_rows(
                     else:
                         dzr[H + j] = 0
             # (n, 2H) @ (2H, H): [da_r, da_z] U_rz^T
-            _gemm(False, False, n, H, 2 * H, dz[t, lo:hi, H:], D, U_t, H, 0.0, dh_next[lo:hi], H)
+            gemm(False, n, H, 2 * H, dz[t, lo:hi, H:], D, U_t, H, 0.0, dh_next[lo:hi], H)
         for r in range(n):
             dhn, dir_ = dh_next[lo + r], direct[r]
             for j in range(H):

@@ -33,14 +33,15 @@ How it is made fast (the numbers are those of the textbook order of operations):
   W, U and b (exact: a power of two), so one ``tanh`` call activates all four gates;
 * the weight gradients ``[dW; db; dU]`` are one GEMM over all steps, and so is ``dx``;
 * with numba (a core dependency) the whole recurrence is one compiled call
-  (:mod:`tmva_lstm.nn._kernels`): each step's GEMM goes to SciPy's BLAS from compiled code and
-  the gate arithmetic runs in compiled loops, the batch cut into row blocks that numba's
+  (:mod:`tmva_lstm.nn._kernels`): each step's GEMM runs in compiled code (float32: register
+  tiles written in LLVM IR, :mod:`tmva_lstm.nn._tiles`, which beat OpenBLAS's packed calls on
+  these small products; else SciPy's BLAS) and the gate arithmetic runs in compiled loops, the batch cut into row blocks that numba's
   threads run side by side; the backward pass also accumulates ``[dW; db; dU]`` and ``dx``
   step by step there, and inference (``keep_cache=False``) writes no per-step arrays at all.
   The compiled calls also move the data between the caller's batch-first arrays and the
   time-major cache, pack the weights and unpack their gradients: a training step runs a handful
-  of Python operations around them, which matters more than it seems (on a virtual machine the
-  first NumPy call after a kernel often costs tens of microseconds). Results agree with the NumPy path to float rounding (float32 about 1e-6 relative: a
+  of Python operations around them (on the 2-core virtual machine of ``bench/``, a NumPy call
+  after a millisecond of other work costs 10-70 µs, against 1-3 µs back to back). Results agree with the NumPy path to float rounding (float32 about 1e-6 relative: a
   vectorised ``tanh`` approximation and another summation order; float64 about 1e-14).
   ``TMVA_LSTM_KERNEL=numpy`` selects the NumPy path, the always-available
   reference: a Python loop over the steps, whole-array ufuncs for the element-wise work, the

@@ -1,0 +1,208 @@
+"""Small float32 GEMMs for the compiled recurrent kernels: register tiles written in LLVM IR.
+
+A recurrent step multiplies a few dozen rows by a weight matrix: ``(32, 49) @ (49, 128)`` on
+the many-step benchmark shape. OpenBLAS packs both operands on every such call and reaches
+30-45 GFLOP/s on them on the 2-core machine of ``bench/``; these tiles need no packing and reach
+65-85 there. Each tile computes an ``R x W`` block of ``C`` (``R`` rows of 1 to 6, ``W`` 16 or
+8 columns) as ``W / 8`` vectors of 8 floats per row, kept in registers over the whole sum:
+per ``k`` one vector load of ``B`` for each 8 columns, one broadcast of ``A`` per row, and a
+fused multiply-add per vector (``llvm.fmuladd``: one rounding where the CPU has FMA).
+
+The IR is compiled once per process by llvmlite (numba's own code generator, a dependency
+already) for the host CPU, and the tiles are registered as symbols that numba's compiled code
+calls by name, as it calls SciPy's BLAS (so numba can cache those functions on disk).
+:func:`gemm` cuts a product into tiles and hands what is left (fewer than 8 columns) and
+float64 to SciPy's BLAS.
+
+Numbers: each element of ``C`` is the sum over ``k`` in order, one fused multiply-add per
+term, then ``beta C`` added (``beta`` is 0 or 1 here): BLAS sums in another order, so results
+differ from it at float rounding (about 1e-7 relative for these sums).
+"""
+
+from __future__ import annotations
+
+import llvmlite.binding as llvm
+from numba import njit, types
+
+from ._blas import _gemm, _jit
+
+__all__ = ["gemm", "ROWS", "TILES_AVAILABLE"]
+
+ROWS = 6  # rows of the main tile (6 x 16: 12 vector accumulators, 2 loads, 1 broadcast)
+BIG = 20_000_000  # m n k beyond which BLAS's packed blocks are as fast or faster (measured)
+SLAB = 24 * 1024  # bytes of A per slab of rows: within a 32 KiB L1 data cache
+
+
+def _tile_ir(R: int, W: int) -> str:
+    """``tl_tile_<R>x<W>(A, sai, sak, B, ldb, C, ldc, k, acc)``: ``C[r, j] (+)= sum_kk
+    A[r sai + kk sak] B[kk ldb + j]`` for ``r < R``, ``j < W``; ``acc`` != 0 adds to ``C``."""
+    V = W // 8
+    vec = "<8 x float>"
+    L = [
+        f"define void @tl_tile_{R}x{W}(float* noalias %A, i64 %sai, i64 %sak, "
+        "float* noalias %B, i64 %ldb, float* noalias %C, i64 %ldc, i64 %k, i64 %acc) nounwind {",
+        "entry:",
+    ]
+    for r in range(R):
+        L += [
+            f"  %ai{r} = mul i64 %sai, {r}",
+            f"  %ap{r} = getelementptr float, float* %A, i64 %ai{r}",
+        ]
+    L += ["  br label %loop", "loop:", "  %kk = phi i64 [0, %entry], [%kk1, %loop]"]
+    for r in range(R):
+        for h in range(V):
+            L.append(f"  %c{r}_{h} = phi {vec} [zeroinitializer, %entry], [%n{r}_{h}, %loop]")
+    L += ["  %boff = mul i64 %kk, %ldb", "  %bp = getelementptr float, float* %B, i64 %boff"]
+    for h in range(V):
+        L += [
+            f"  %bq{h} = getelementptr float, float* %bp, i64 {8 * h}",
+            f"  %bv{h} = bitcast float* %bq{h} to {vec}*",
+            f"  %b{h} = load {vec}, {vec}* %bv{h}, align 4",
+        ]
+    L.append("  %aoff = mul i64 %kk, %sak")
+    for r in range(R):
+        L += [
+            f"  %apk{r} = getelementptr float, float* %ap{r}, i64 %aoff",
+            f"  %x{r} = load float, float* %apk{r}, align 4",
+            f"  %v{r} = insertelement {vec} undef, float %x{r}, i32 0",
+            f"  %s{r} = shufflevector {vec} %v{r}, {vec} undef, <8 x i32> zeroinitializer",
+        ]
+        for h in range(V):
+            L.append(
+                f"  %n{r}_{h} = call {vec} @llvm.fmuladd.v8f32({vec} %s{r}, {vec} %b{h}, "
+                f"{vec} %c{r}_{h})"
+            )
+    L += [
+        "  %kk1 = add i64 %kk, 1",
+        "  %done = icmp sge i64 %kk1, %k",
+        "  br i1 %done, label %store, label %loop",
+        "store:",
+        "  %isacc = icmp ne i64 %acc, 0",
+    ]
+    for r in range(R):
+        L.append(f"  %co{r} = mul i64 %ldc, {r}")
+        L.append(f"  %cr{r} = getelementptr float, float* %C, i64 %co{r}")
+        for h in range(V):
+            L += [
+                f"  %cq{r}_{h} = getelementptr float, float* %cr{r}, i64 {8 * h}",
+                f"  %cv{r}_{h} = bitcast float* %cq{r}_{h} to {vec}*",
+                f"  %old{r}_{h} = load {vec}, {vec}* %cv{r}_{h}, align 4",
+                f"  %sum{r}_{h} = fadd {vec} %old{r}_{h}, %n{r}_{h}",
+                f"  %out{r}_{h} = select i1 %isacc, {vec} %sum{r}_{h}, {vec} %n{r}_{h}",
+                f"  store {vec} %out{r}_{h}, {vec}* %cv{r}_{h}, align 4",
+            ]
+    L += ["  ret void", "}"]
+    return "\n".join(L)
+
+
+def _compile() -> tuple[object, bool]:
+    """Compile every tile for the host CPU and register its symbol; (engine, success)."""
+    try:
+        llvm.initialize_native_target()
+        llvm.initialize_native_asmprinter()
+        target = llvm.Target.from_default_triple()
+        machine = target.create_target_machine(
+            cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(), opt=3
+        )
+        source = "\n".join(
+            ["declare <8 x float> @llvm.fmuladd.v8f32(<8 x float>, <8 x float>, <8 x float>)"]
+            + [_tile_ir(R, W) for R in range(1, ROWS + 1) for W in (8, 16)]
+        )
+        module = llvm.parse_assembly(source)
+        module.verify()
+        engine = llvm.create_mcjit_compiler(module, machine)
+        engine.finalize_object()
+        for R in range(1, ROWS + 1):
+            for W in (8, 16):
+                name = f"tl_tile_{R}x{W}"
+                llvm.add_symbol(name, engine.get_function_address(name))
+    except Exception:  # noqa: BLE001 - any failure: SciPy's BLAS does every product
+        return None, False
+    return engine, True
+
+
+_ENGINE, TILES_AVAILABLE = _compile()  # the engine owns the code: kept for the process
+
+# pointers as integers (the C calling convention passes both alike): offsets are then plain sums
+_SIG = types.void(*([types.intp] * 9))
+_T = {
+    (R, W): types.ExternalFunction(f"tl_tile_{R}x{W}", _SIG) for R in range(1, 7) for W in (8, 16)
+}
+_t1x8, _t1x16 = _T[1, 8], _T[1, 16]
+_t2x8, _t2x16 = _T[2, 8], _T[2, 16]
+_t3x8, _t3x16 = _T[3, 8], _T[3, 16]
+_t4x8, _t4x16 = _T[4, 8], _T[4, 16]
+_t5x8, _t5x16 = _T[5, 8], _T[5, 16]
+_t6x8, _t6x16 = _T[6, 8], _T[6, 16]
+
+
+@njit(inline="always")
+def _tile(R, W, A, sai, sak, B, ldb, C, ldc, k, acc):  # pragma: no cover - compiled
+    """One ``R x W`` tile; ``A``, ``B``, ``C`` are pointers to its first elements."""
+    if W == 16:
+        if R == 6:
+            _t6x16(A, sai, sak, B, ldb, C, ldc, k, acc)
+        elif R == 5:
+            _t5x16(A, sai, sak, B, ldb, C, ldc, k, acc)
+        elif R == 4:
+            _t4x16(A, sai, sak, B, ldb, C, ldc, k, acc)
+        elif R == 3:
+            _t3x16(A, sai, sak, B, ldb, C, ldc, k, acc)
+        elif R == 2:
+            _t2x16(A, sai, sak, B, ldb, C, ldc, k, acc)
+        else:
+            _t1x16(A, sai, sak, B, ldb, C, ldc, k, acc)
+    else:
+        if R == 6:
+            _t6x8(A, sai, sak, B, ldb, C, ldc, k, acc)
+        elif R == 5:
+            _t5x8(A, sai, sak, B, ldb, C, ldc, k, acc)
+        elif R == 4:
+            _t4x8(A, sai, sak, B, ldb, C, ldc, k, acc)
+        elif R == 3:
+            _t3x8(A, sai, sak, B, ldb, C, ldc, k, acc)
+        elif R == 2:
+            _t2x8(A, sai, sak, B, ldb, C, ldc, k, acc)
+        else:
+            _t1x8(A, sai, sak, B, ldb, C, ldc, k, acc)
+
+
+@njit(inline="always")
+def _panel(W, m, pa, sai, sak, pb, ldb, pc, ldc, k, acc):  # pragma: no cover - compiled
+    """Rows ``0:m`` of one ``W``-column panel: tiles of ``ROWS`` rows, then the rest."""
+    i = 0
+    while i + ROWS <= m:
+        _tile(ROWS, W, pa + 4 * i * sai, sai, sak, pb, ldb, pc + 4 * i * ldc, ldc, k, acc)
+        i += ROWS
+    if i < m:
+        _tile(m - i, W, pa + 4 * i * sai, sai, sak, pb, ldb, pc + 4 * i * ldc, ldc, k, acc)
+
+
+@_jit
+def gemm(ta, m, n, k, A, lda, B, ldb, beta, C, ldc):  # pragma: no cover - compiled
+    """Row-major ``C (m, n) = op(A) (m, k) @ B (k, n) + beta C``, ``beta`` 0 or 1; ``op``
+    transposes when ``ta``. ``A``, ``B``, ``C`` are views starting at the first element, rows
+    ``lda``/``ldb``/``ldc`` elements apart (the arguments of ``_blas._gemm`` with ``tb`` False).
+    float32 goes to the tiles (columns beyond the last multiple of 8 to BLAS), float64 and
+    products of more than ``BIG`` multiply-adds to BLAS.
+
+    Rows go in slabs whose part of ``A`` fits the L1 cache (``SLAB`` bytes); within a slab,
+    panel by panel of 16 columns, so each panel of ``B`` is read once per slab.
+    """
+    if not TILES_AVAILABLE or C.itemsize != 4 or m <= 0 or n < 8 or k <= 0 or m * n * k > BIG:
+        _gemm(ta, False, m, n, k, A, lda, B, ldb, beta, C, ldc)
+        return
+    sai, sak = (1, lda) if ta else (lda, 1)
+    acc = 0 if beta == 0 else 1
+    pa, pb, pc = A.ctypes.data, B.ctypes.data, C.ctypes.data
+    n16, n8 = n - n % 16, n - n % 8
+    slab = ROWS * max(1, SLAB // (ROWS * k * 4))
+    for i0 in range(0, m, slab):
+        rows = min(slab, m - i0)
+        a0, c0 = pa + 4 * i0 * sai, pc + 4 * i0 * ldc
+        for p in range(0, n16, 16):
+            _panel(16, rows, a0, sai, sak, pb + 4 * p, ldb, c0 + 4 * p, ldc, k, acc)
+        if n16 < n8:
+            _panel(8, rows, a0, sai, sak, pb + 4 * n16, ldb, c0 + 4 * n16, ldc, k, acc)
+    if n8 < n:
+        _gemm(ta, False, m, n - n8, k, A, lda, B[:, n8:], ldb, beta, C[:, n8:], ldc)
