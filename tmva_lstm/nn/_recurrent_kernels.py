@@ -4,16 +4,16 @@
 (:func:`tmva_lstm.nn.lstm.kernel_name`) is ``"numba"``. One call runs the whole recurrence of
 a forward pass, an inference pass (no cache: small per-thread arrays, output written
 batch-first) or a backward pass: each step's GEMM runs in compiled code (the register tiles
-of :mod:`tmva_lstm.nn._tiles`, or SciPy's BLAS) and the element-wise work of a row is one fused pass; the batch is cut into row blocks run side by
-side on threads (:func:`tmva_lstm.nn._kernels._in_blocks`), with SciPy's BLAS held at one
-thread. What does not depend on the recurrence stays outside, as on the NumPy path: the GRU's
+of :mod:`tmva_lstm.nn._tiles`, or SciPy's BLAS) and the element-wise work of a row is one
+fused pass; the batch is cut into row blocks run side by side on threads
+(:func:`tmva_lstm.nn._kernels._in_blocks`), with SciPy's BLAS held at one thread. What does not depend on the recurrence stays outside, as on the NumPy path: the GRU's
 input projection of all steps is one GEMM before the loop, the weight gradients and ``dx``
 are one GEMM each after it.
 
 Numbers: the arithmetic is the NumPy path's, in the same order (no reassociation; multiplies
 and adds may fuse, the fast-math flag ``contract``), except float32 ``tanh`` (the LSTM
 kernels' vectorised rational approximation, within 5 ulp of the exact value) and the order
-in which BLAS sums a block of rows. Measured
+in which the GEMM (tiles or BLAS) sums a block of rows. Measured
 against the NumPy path: float32 agrees to about 1e-6 relative, float64 to about 1e-15
 (``tests/test_rnn.py`` and ``tests/test_gru.py``, ``test_numba_and_numpy_paths_agree``, hold
 them to 2e-6 and 1e-13).

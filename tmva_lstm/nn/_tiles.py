@@ -180,16 +180,17 @@ def _panel(W, m, pa, sai, sak, pb, ldb, pc, ldc, k, acc):  # pragma: no cover - 
 
 @_jit
 def gemm(ta, m, n, k, A, lda, B, ldb, beta, C, ldc):  # pragma: no cover - compiled
-    """Row-major ``C (m, n) = op(A) (m, k) @ B (k, n) + beta C``, ``beta`` 0 or 1; ``op``
+    """Row-major ``C (m, n) = op(A) (m, k) @ B (k, n) + beta C``; ``op``
     transposes when ``ta``. ``A``, ``B``, ``C`` are views starting at the first element, rows
     ``lda``/``ldb``/``ldc`` elements apart (the arguments of ``_blas._gemm`` with ``tb`` False).
-    float32 goes to the tiles (columns beyond the last multiple of 8 to BLAS), float64 and
-    products of more than ``BIG`` multiply-adds to BLAS.
+    float32 with ``beta`` 0 or 1 goes to the tiles (columns beyond the last multiple of 8 to
+    BLAS); float64, other ``beta`` and products of more than ``BIG`` multiply-adds to BLAS.
 
     Rows go in slabs whose part of ``A`` fits the L1 cache (``SLAB`` bytes); within a slab,
     panel by panel of 16 columns, so each panel of ``B`` is read once per slab.
     """
-    if not TILES_AVAILABLE or C.itemsize != 4 or m <= 0 or n < 8 or k <= 0 or m * n * k > BIG:
+    small = 0 < m and 8 <= n and 0 < k and m * n * k <= BIG and (beta == 0 or beta == 1)
+    if not (TILES_AVAILABLE and C.itemsize == 4 and small):
         _gemm(ta, False, m, n, k, A, lda, B, ldb, beta, C, ldc)
         return
     sai, sak = (1, lda) if ta else (lda, 1)

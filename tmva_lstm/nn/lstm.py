@@ -35,14 +35,16 @@ How it is made fast (the numbers are those of the textbook order of operations):
 * with numba (a core dependency) the whole recurrence is one compiled call
   (:mod:`tmva_lstm.nn._kernels`): each step's GEMM runs in compiled code (float32: register
   tiles written in LLVM IR, :mod:`tmva_lstm.nn._tiles`, which beat OpenBLAS's packed calls on
-  these small products; else SciPy's BLAS) and the gate arithmetic runs in compiled loops, the batch cut into row blocks that numba's
-  threads run side by side; the backward pass also accumulates ``[dW; db; dU]`` and ``dx``
-  step by step there, and inference (``keep_cache=False``) writes no per-step arrays at all.
-  The compiled calls also move the data between the caller's batch-first arrays and the
-  time-major cache, pack the weights and unpack their gradients: a training step runs a handful
-  of Python operations around them (on the 2-core virtual machine of ``bench/``, a NumPy call
-  after a millisecond of other work costs 10-70 µs, against 1-3 µs back to back). Results agree with the NumPy path to float rounding (float32 about 1e-6 relative: a
-  vectorised ``tanh`` approximation and another summation order; float64 about 1e-14).
+  these small products; else SciPy's BLAS) and the gate arithmetic runs in compiled loops,
+  the batch cut into row blocks that numba's threads run side by side; the backward pass also
+  accumulates ``[dW; db; dU]`` and ``dx`` step by step there, and inference
+  (``keep_cache=False``) writes no per-step arrays at all. The compiled calls also move the
+  data between the caller's batch-first arrays and the time-major cache, pack the weights and
+  unpack their gradients: a training step runs a handful of Python operations around them (on
+  the 2-core virtual machine of ``bench/``, a NumPy call after a millisecond of other work
+  costs 10-70 µs, against 1-3 µs back to back). Results agree with the NumPy path to float
+  rounding (float32 about 1e-6 relative: a vectorised ``tanh`` approximation and other
+  summation orders; float64 about 1e-14).
   ``TMVA_LSTM_KERNEL=numpy`` selects the NumPy path, the always-available
   reference: a Python loop over the steps, whole-array ufuncs for the element-wise work, the
   backward factors that do not depend on the recurrence computed for all steps at once;
