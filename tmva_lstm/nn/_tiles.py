@@ -33,14 +33,13 @@ BIG = 20_000_000  # m n k beyond which BLAS's packed blocks are as fast or faste
 SLAB = 24 * 1024  # bytes of A per slab of rows: within a 32 KiB L1 data cache
 
 
-def _tile_ir(R: int, W: int) -> str:
-    """``tl_tile_<R>x<W>(A, sai, sak, B, ldb, C, ldc, k, acc)``: ``C[r, j] (+)= sum_kk
-    A[r sai + kk sak] B[kk ldb + j]`` for ``r < R``, ``j < W``; ``acc`` != 0 adds to ``C``."""
-    V = W // 8
-    vec = "<8 x float>"
+def _tile_ir(R: int) -> str:
+    """``tl_tile_<R>(A, sai, sak, B, ldb, C, ldc, k, acc, wide)``: ``C[r, j] (+)= sum_kk
+    A[r sai + kk sak] B[kk ldb + j]`` for ``r < R`` and ``j`` < 16 (``wide`` != 0) or < 8;
+    ``acc`` != 0 adds to ``C``. One loop per width, chosen before the loop."""
     L = [
-        f"define void @tl_tile_{R}x{W}(float* noalias %A, i64 %sai, i64 %sak, "
-        "float* noalias %B, i64 %ldb, float* noalias %C, i64 %ldc, i64 %k, i64 %acc) nounwind {",
+        f"define void @tl_tile_{R}(float* noalias %A, i64 %sai, i64 %sak, float* noalias %B, "
+        "i64 %ldb, float* noalias %C, i64 %ldc, i64 %k, i64 %acc, i64 %wide) nounwind {",
         "entry:",
     ]
     for r in range(R):
@@ -48,51 +47,65 @@ def _tile_ir(R: int, W: int) -> str:
             f"  %ai{r} = mul i64 %sai, {r}",
             f"  %ap{r} = getelementptr float, float* %A, i64 %ai{r}",
         ]
-    L += ["  br label %loop", "loop:", "  %kk = phi i64 [0, %entry], [%kk1, %loop]"]
+    L += ["  %w = icmp ne i64 %wide, 0", "  br i1 %w, label %w2loop, label %w1loop"]
+    return "\n".join(L + _loop_ir(R, 2) + _loop_ir(R, 1) + ["}"])
+
+
+def _loop_ir(R: int, V: int) -> list[str]:
+    """The blocks of the ``8 V``-column loop of :func:`_tile_ir` (names prefixed ``w<V>``)."""
+    p, vec = f"w{V}", "<8 x float>"
+    L = [f"{p}loop:", f"  %{p}kk = phi i64 [0, %entry], [%{p}kk1, %{p}loop]"]
     for r in range(R):
         for h in range(V):
-            L.append(f"  %c{r}_{h} = phi {vec} [zeroinitializer, %entry], [%n{r}_{h}, %loop]")
-    L += ["  %boff = mul i64 %kk, %ldb", "  %bp = getelementptr float, float* %B, i64 %boff"]
+            L.append(
+                f"  %{p}c{r}_{h} = phi {vec} [zeroinitializer, %entry], [%{p}n{r}_{h}, %{p}loop]"
+            )
+    L += [
+        f"  %{p}boff = mul i64 %{p}kk, %ldb",
+        f"  %{p}bp = getelementptr float, float* %B, i64 %{p}boff",
+    ]
     for h in range(V):
         L += [
-            f"  %bq{h} = getelementptr float, float* %bp, i64 {8 * h}",
-            f"  %bv{h} = bitcast float* %bq{h} to {vec}*",
-            f"  %b{h} = load {vec}, {vec}* %bv{h}, align 4",
+            f"  %{p}bq{h} = getelementptr float, float* %{p}bp, i64 {8 * h}",
+            f"  %{p}bv{h} = bitcast float* %{p}bq{h} to {vec}*",
+            f"  %{p}b{h} = load {vec}, {vec}* %{p}bv{h}, align 4",
         ]
-    L.append("  %aoff = mul i64 %kk, %sak")
+    L.append(f"  %{p}aoff = mul i64 %{p}kk, %sak")
     for r in range(R):
         L += [
-            f"  %apk{r} = getelementptr float, float* %ap{r}, i64 %aoff",
-            f"  %x{r} = load float, float* %apk{r}, align 4",
-            f"  %v{r} = insertelement {vec} undef, float %x{r}, i32 0",
-            f"  %s{r} = shufflevector {vec} %v{r}, {vec} undef, <8 x i32> zeroinitializer",
+            f"  %{p}apk{r} = getelementptr float, float* %ap{r}, i64 %{p}aoff",
+            f"  %{p}x{r} = load float, float* %{p}apk{r}, align 4",
+            f"  %{p}v{r} = insertelement {vec} undef, float %{p}x{r}, i32 0",
+            f"  %{p}s{r} = shufflevector {vec} %{p}v{r}, {vec} undef, <8 x i32> zeroinitializer",
         ]
         for h in range(V):
             L.append(
-                f"  %n{r}_{h} = call {vec} @llvm.fmuladd.v8f32({vec} %s{r}, {vec} %b{h}, "
-                f"{vec} %c{r}_{h})"
+                f"  %{p}n{r}_{h} = call {vec} @llvm.fmuladd.v8f32({vec} %{p}s{r}, "
+                f"{vec} %{p}b{h}, {vec} %{p}c{r}_{h})"
             )
     L += [
-        "  %kk1 = add i64 %kk, 1",
-        "  %done = icmp sge i64 %kk1, %k",
-        "  br i1 %done, label %store, label %loop",
-        "store:",
-        "  %isacc = icmp ne i64 %acc, 0",
+        f"  %{p}kk1 = add i64 %{p}kk, 1",
+        f"  %{p}done = icmp sge i64 %{p}kk1, %k",
+        f"  br i1 %{p}done, label %{p}store, label %{p}loop",
+        f"{p}store:",
+        f"  %{p}isacc = icmp ne i64 %acc, 0",
     ]
     for r in range(R):
-        L.append(f"  %co{r} = mul i64 %ldc, {r}")
-        L.append(f"  %cr{r} = getelementptr float, float* %C, i64 %co{r}")
+        L += [
+            f"  %{p}co{r} = mul i64 %ldc, {r}",
+            f"  %{p}cr{r} = getelementptr float, float* %C, i64 %{p}co{r}",
+        ]
         for h in range(V):
+            q = f"{p}{r}_{h}"
             L += [
-                f"  %cq{r}_{h} = getelementptr float, float* %cr{r}, i64 {8 * h}",
-                f"  %cv{r}_{h} = bitcast float* %cq{r}_{h} to {vec}*",
-                f"  %old{r}_{h} = load {vec}, {vec}* %cv{r}_{h}, align 4",
-                f"  %sum{r}_{h} = fadd {vec} %old{r}_{h}, %n{r}_{h}",
-                f"  %out{r}_{h} = select i1 %isacc, {vec} %sum{r}_{h}, {vec} %n{r}_{h}",
-                f"  store {vec} %out{r}_{h}, {vec}* %cv{r}_{h}, align 4",
+                f"  %cq{q} = getelementptr float, float* %{p}cr{r}, i64 {8 * h}",
+                f"  %cv{q} = bitcast float* %cq{q} to {vec}*",
+                f"  %old{q} = load {vec}, {vec}* %cv{q}, align 4",
+                f"  %sum{q} = fadd {vec} %old{q}, %{p}n{r}_{h}",
+                f"  %out{q} = select i1 %{p}isacc, {vec} %sum{q}, {vec} %{p}n{r}_{h}",
+                f"  store {vec} %out{q}, {vec}* %cv{q}, align 4",
             ]
-    L += ["  ret void", "}"]
-    return "\n".join(L)
+    return L + ["  ret void"]
 
 
 def _compile() -> tuple[object, bool]:
@@ -106,16 +119,14 @@ def _compile() -> tuple[object, bool]:
         )
         source = "\n".join(
             ["declare <8 x float> @llvm.fmuladd.v8f32(<8 x float>, <8 x float>, <8 x float>)"]
-            + [_tile_ir(R, W) for R in range(1, ROWS + 1) for W in (8, 16)]
+            + [_tile_ir(R) for R in range(1, ROWS + 1)]
         )
         module = llvm.parse_assembly(source)
         module.verify()
         engine = llvm.create_mcjit_compiler(module, machine)
         engine.finalize_object()
         for R in range(1, ROWS + 1):
-            for W in (8, 16):
-                name = f"tl_tile_{R}x{W}"
-                llvm.add_symbol(name, engine.get_function_address(name))
+            llvm.add_symbol(f"tl_tile_{R}", engine.get_function_address(f"tl_tile_{R}"))
     except Exception:  # noqa: BLE001 - any failure: SciPy's BLAS does every product
         return None, False
     return engine, True
@@ -124,47 +135,28 @@ def _compile() -> tuple[object, bool]:
 _ENGINE, TILES_AVAILABLE = _compile()  # the engine owns the code: kept for the process
 
 # pointers as integers (the C calling convention passes both alike): offsets are then plain sums
-_SIG = types.void(*([types.intp] * 9))
-_T = {
-    (R, W): types.ExternalFunction(f"tl_tile_{R}x{W}", _SIG) for R in range(1, 7) for W in (8, 16)
-}
-_t1x8, _t1x16 = _T[1, 8], _T[1, 16]
-_t2x8, _t2x16 = _T[2, 8], _T[2, 16]
-_t3x8, _t3x16 = _T[3, 8], _T[3, 16]
-_t4x8, _t4x16 = _T[4, 8], _T[4, 16]
-_t5x8, _t5x16 = _T[5, 8], _T[5, 16]
-_t6x8, _t6x16 = _T[6, 8], _T[6, 16]
+_SIG = types.void(*([types.intp] * 10))
+_t1, _t2, _t3, _t4, _t5, _t6 = (
+    types.ExternalFunction(f"tl_tile_{R}", _SIG) for R in range(1, ROWS + 1)
+)
 
 
 @njit(inline="always")
 def _tile(R, W, A, sai, sak, B, ldb, C, ldc, k, acc):  # pragma: no cover - compiled
-    """One ``R x W`` tile; ``A``, ``B``, ``C`` are pointers to its first elements."""
-    if W == 16:
-        if R == 6:
-            _t6x16(A, sai, sak, B, ldb, C, ldc, k, acc)
-        elif R == 5:
-            _t5x16(A, sai, sak, B, ldb, C, ldc, k, acc)
-        elif R == 4:
-            _t4x16(A, sai, sak, B, ldb, C, ldc, k, acc)
-        elif R == 3:
-            _t3x16(A, sai, sak, B, ldb, C, ldc, k, acc)
-        elif R == 2:
-            _t2x16(A, sai, sak, B, ldb, C, ldc, k, acc)
-        else:
-            _t1x16(A, sai, sak, B, ldb, C, ldc, k, acc)
+    """One ``R x W`` tile (``W`` 16 or 8); ``A``, ``B``, ``C`` point to its first elements."""
+    wide = 1 if W == 16 else 0
+    if R == 6:
+        _t6(A, sai, sak, B, ldb, C, ldc, k, acc, wide)
+    elif R == 5:
+        _t5(A, sai, sak, B, ldb, C, ldc, k, acc, wide)
+    elif R == 4:
+        _t4(A, sai, sak, B, ldb, C, ldc, k, acc, wide)
+    elif R == 3:
+        _t3(A, sai, sak, B, ldb, C, ldc, k, acc, wide)
+    elif R == 2:
+        _t2(A, sai, sak, B, ldb, C, ldc, k, acc, wide)
     else:
-        if R == 6:
-            _t6x8(A, sai, sak, B, ldb, C, ldc, k, acc)
-        elif R == 5:
-            _t5x8(A, sai, sak, B, ldb, C, ldc, k, acc)
-        elif R == 4:
-            _t4x8(A, sai, sak, B, ldb, C, ldc, k, acc)
-        elif R == 3:
-            _t3x8(A, sai, sak, B, ldb, C, ldc, k, acc)
-        elif R == 2:
-            _t2x8(A, sai, sak, B, ldb, C, ldc, k, acc)
-        else:
-            _t1x8(A, sai, sak, B, ldb, C, ldc, k, acc)
+        _t1(A, sai, sak, B, ldb, C, ldc, k, acc, wide)
 
 
 @njit(inline="always")
