@@ -65,11 +65,8 @@ def _loop_ir(R: int, V: int) -> list[str]:
         f"  %{p}bp = getelementptr float, float* %B, i64 %{p}boff",
     ]
     for h in range(V):
-        L += [
-            f"  %{p}bq{h} = getelementptr float, float* %{p}bp, i64 {8 * h}",
-            f"  %{p}bv{h} = bitcast float* %{p}bq{h} to {vec}*",
-            f"  %{p}b{h} = load {vec}, {vec}* %{p}bv{h}, align 4",
-        ]
+        L += _vector_at(f"{p}bv{h}", f"{p}bp", 8 * h)
+        L.append(f"  %{p}b{h} = load {vec}, {vec}* %{p}bv{h}, align 4")
     L.append(f"  %{p}aoff = mul i64 %{p}kk, %sak")
     for r in range(R):
         L += [
@@ -97,15 +94,22 @@ def _loop_ir(R: int, V: int) -> list[str]:
         ]
         for h in range(V):
             q = f"{p}{r}_{h}"
+            L += _vector_at(f"cv{q}", f"{p}cr{r}", 8 * h)
             L += [
-                f"  %cq{q} = getelementptr float, float* %{p}cr{r}, i64 {8 * h}",
-                f"  %cv{q} = bitcast float* %cq{q} to {vec}*",
                 f"  %old{q} = load {vec}, {vec}* %cv{q}, align 4",
                 f"  %sum{q} = fadd {vec} %old{q}, %{p}n{r}_{h}",
                 f"  %out{q} = select i1 %{p}isacc, {vec} %sum{q}, {vec} %{p}n{r}_{h}",
                 f"  store {vec} %out{q}, {vec}* %cv{q}, align 4",
             ]
     return L + ["  ret void"]
+
+
+def _vector_at(name: str, base: str, offset: int) -> list[str]:
+    """IR: ``%<name>``, a pointer to the 8 floats ``offset`` floats after ``%<base>``."""
+    return [
+        f"  %{name}f = getelementptr float, float* %{base}, i64 {offset}",
+        f"  %{name} = bitcast float* %{name}f to <8 x float>*",
+    ]
 
 
 def _compile() -> tuple[object, bool]:
