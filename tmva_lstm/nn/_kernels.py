@@ -160,17 +160,17 @@ _INTERNAL = (2, 0, 1, 3)  # internal gate block q (g, i, f, o) is public block _
 
 
 @_jit
-def pack_weights(W, U, b):  # pragma: no cover - compiled
+def pack_weights(W, U, b, V_half, V_t):  # pragma: no cover - compiled
     """``W (F, 4H)``, ``U (H, 4H)``, ``b (4H,)`` in the public gate order (i, f, g, o) ->
     ``V_half (K, 4H)``: ``[W; b; U]`` in the internal order (g, i, f, o) with the sigmoid
     columns halved (``sigmoid(z) = 0.5 + 0.5 tanh(z / 2)``; exact, a power of two), and
-    ``V_t (4H, K)``: the same unscaled, transposed. ``K = F + 1 + H``."""
+    ``V_t (4H, K)``: the same unscaled, transposed. ``K = F + 1 + H``.
+
+    The outputs come from the caller: a compiled function that returns new arrays calls back
+    into Python to box them, and a Ctrl-C landing there surfaces as a ``SystemError``."""
     F, H4 = W.shape
     H = H4 // 4
-    K = F + 1 + H
-    V_half = np.empty((K, H4), dtype=W.dtype)
-    V_t = np.empty((H4, K), dtype=W.dtype)
-    for k in range(K):
+    for k in range(F + 1 + H):
         src = W[k] if k < F else (b if k == F else U[k - F - 1])
         for q in range(4):
             scale = W.dtype.type(1.0 if q == 0 else 0.5)
@@ -178,17 +178,14 @@ def pack_weights(W, U, b):  # pragma: no cover - compiled
             for j in range(H):
                 V_t[q * H + j, k] = s[j]
                 V_half[k, q * H + j] = s[j] * scale
-    return V_half, V_t
 
 
 @_jit
-def unpack_grads(dVs, F):  # pragma: no cover - compiled
+def unpack_grads(dVs, dV):  # pragma: no cover - compiled
     """``dVs (B, K, 4H)``: the row blocks' gradients of ``[W; b; U]`` in the internal order
-    -> their sum (block by block, in order) as ``dW (F, 4H)``, ``dU (H, 4H)``, ``db (4H,)`` in
-    the public order."""
+    -> ``dV (K, 4H)``: their sum (block by block, in order) in the public order."""
     B, K, H4 = dVs.shape
     H = H4 // 4
-    dV = np.empty((K, H4), dtype=dVs.dtype)
     for k in range(K):
         for q in range(4):
             dst = dV[k, _INTERNAL[q] * H : _INTERNAL[q] * H + H]
@@ -197,7 +194,6 @@ def unpack_grads(dVs, F):  # pragma: no cover - compiled
             for blk in range(1, B):
                 for j in range(H):
                     dst[j] += dVs[blk, k, q * H + j]
-    return dV[:F].copy(), dV[F + 1 :].copy(), dV[F].copy()
 
 
 # --------------------------------------------------------------------------- forward

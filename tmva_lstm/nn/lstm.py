@@ -350,7 +350,8 @@ def lstm_forward(
         # V = [W; b; U] in the internal gate order (g, i, f, o), the sigmoid columns halved,
         # and V_t the same unscaled and transposed, for the backward pass
         weights = (np.ascontiguousarray(params[k], dtype=dtype) for k in ("W", "U", "b"))
-        V_half, V_t = compiled.pack_weights(*weights)
+        V_half, V_t = np.empty((K, 4 * H), dtype=dtype), np.empty((4 * H, K), dtype=dtype)
+        compiled.pack_weights(*weights, V_half, V_t)
     else:
         V_half, V_t = _pack_weights(params, dtype)
     if compiled is not None and not keep_cache:  # inference: no cache, batch-first in and out
@@ -524,8 +525,9 @@ def lstm_backward(dh: np.ndarray, cache: LSTMCache) -> tuple[np.ndarray, Params]
         np.ascontiguousarray(dh.reshape(N, -1, H)), cache.return_sequences, acts, cs, tanh_c,
         vs, cache.V_t, keep, dz, dx, dh_next, dc, cache.blocks,
     )  # fmt: skip
-    W, U, b = compiled.unpack_grads(dVs, F)  # the blocks' sums added, public gate order
-    return dx, {"W": W, "U": U, "b": b, "h0": dh_next, "c0": dc}
+    dV = np.empty((K, 4 * H), dtype=dtype)
+    compiled.unpack_grads(dVs, dV)  # the blocks' sums added, public gate order
+    return dx, {"W": dV[:F], "U": dV[F + 1 :], "b": dV[F], "h0": dh_next, "c0": dc}
 
 
 def _backward_numpy(dh: np.ndarray, cache: LSTMCache):
