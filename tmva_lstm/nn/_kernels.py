@@ -301,8 +301,8 @@ def _infer_rows(x, Vh, h0, c0, keep, out, seq, lo, hi, b):  # pragma: no cover -
     for r in range(n):
         v[r, F] = 1.0
         for j in range(H):
-            v[r, F1 + j] = h0[lo + r, j]
-            c[r, j] = c0[lo + r, j]
+            v[r, F1 + j] = h0[lo + r, j] if h0.shape[0] else 0
+            c[r, j] = c0[lo + r, j] if c0.shape[0] else 0
     for t in range(T):
         for r in range(n):
             xr, vr = x[lo + r, t], v[r]
@@ -343,8 +343,8 @@ def infer_sequence(x, Vh, h0, c0, keep, out, seq: bool, blocks: int) -> None:
     """Inference without a cache: only each block's current ``h``, ``c`` and one step's
     gates are kept, in small per-thread arrays.
 
-    ``x (N, T, F)`` batch-first; ``Vh`` as in :func:`forward_sequence`; ``h0``, ``c0 (N, H)``;
-    ``keep (T, N)``; out: ``out (N, T, H)`` (``seq``, zeros at masked steps) or ``(N, 1, H)``,
+    ``x (N, T, F)`` batch-first; ``Vh`` as in :func:`forward_sequence`; ``h0``, ``c0 (N, H)``
+    or no rows for zeros; ``keep (T, N)``; out: ``out (N, T, H)`` (``seq``, zeros at masked steps) or ``(N, 1, H)``,
     the last state.
     """
     with blas_threads_pinned():

@@ -434,16 +434,12 @@ def _infer(compiled, x, V_half, h0, c0, mask, return_sequences: bool) -> np.ndar
     N, T, _ = x.shape
     H = V_half.shape[1] // 4
     dtype = V_half.dtype
-    states = [
-        np.zeros((N, H), dtype=dtype) if s is None else np.ascontiguousarray(s, dtype=dtype)
-        for s in (h0, c0)
-    ]
-    keep = np.ones((T, N), dtype=bool) if mask is None else np.asarray(mask, dtype=bool).T
+    keep = _all_valid(T, N) if mask is None else np.asarray(mask, dtype=bool).T
     out = np.empty((N, T if return_sequences else 1, H), dtype=dtype)
     blocks = _blocks(N, T, V_half.shape[0], H)
     compiled.infer_sequence(
-        np.ascontiguousarray(x), V_half, *states, np.ascontiguousarray(keep), out,
-        return_sequences, blocks,
+        np.ascontiguousarray(x), V_half, _state(h0, dtype), _state(c0, dtype),
+        np.ascontiguousarray(keep), out, return_sequences, blocks,
     )  # fmt: skip
     return out if return_sequences else out.reshape(N, H)
 
