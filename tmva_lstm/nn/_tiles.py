@@ -11,8 +11,9 @@ fused multiply-add per vector (``llvm.fmuladd``: one rounding where the CPU has 
 The IR is compiled once per process by llvmlite (numba's own code generator, a dependency
 already) for the host CPU, and the tiles are registered as symbols that numba's compiled code
 calls by name, as it calls SciPy's BLAS (so numba can cache those functions on disk).
-:func:`gemm` cuts a product into tiles and hands what is left (fewer than 8 columns) and
-float64 to SciPy's BLAS.
+:func:`gemm` cuts a product into tiles and hands to SciPy's BLAS what they do not cover:
+the last columns beyond a multiple of 8, float64, large products (above ``BIG``) and other
+``beta`` than 0 or 1.
 
 Numbers: each element of ``C`` is the sum over ``k`` in order, one fused multiply-add per
 term, then ``beta C`` added (``beta`` is 0 or 1 here): BLAS sums in another order, so results
